@@ -1,0 +1,365 @@
+//! Disk source: the guest disk (image file or block device) opened read-only, with
+//! bounds-checked positioned reads and cheap views of a byte range (a partition).
+//!
+//! Why positioned reads and no memory map: a mapped file that another process truncates
+//! under us delivers SIGBUS on the next access, which kills the process instead of giving an
+//! error. The guest (or its admin) owns the image, so that must be a clean error. `pread`
+//! returns a short read instead, which we report as [`DiskError::Shrunk`]. The cost is one
+//! syscall per read; callers read in large chunks where it matters (file extraction).
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What can go wrong reading the disk. Every variant names the disk.
+#[derive(Debug, thiserror::Error)]
+pub enum DiskError {
+    #[error("cannot open disk {path}: {source}")]
+    Open { path: PathBuf, source: io::Error },
+    #[error("{path}: read of {len} bytes at offset {offset} is outside the {size}-byte range")]
+    OutOfBounds {
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+        size: u64,
+    },
+    #[error("{path}: read error at offset {offset}: {source}")]
+    Io {
+        path: PathBuf,
+        offset: u64,
+        source: io::Error,
+    },
+    #[error("{path}: disk shrank while being read (short read at offset {offset})")]
+    Shrunk { path: PathBuf, offset: u64 },
+}
+
+struct Inner {
+    file: File,
+    size: u64,
+    path: PathBuf,
+}
+
+/// An open guest disk. Cloning is cheap and shares the file descriptor.
+#[derive(Clone)]
+pub struct Disk {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Disk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Disk({}, {} bytes)", self.inner.path.display(), self.inner.size)
+    }
+}
+
+impl Disk {
+    /// Opens `path` read-only. The size comes from seeking to the end, because a block
+    /// device's metadata length is 0.
+    pub fn open(path: &Path) -> Result<Disk, DiskError> {
+        let open_err = |source| DiskError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut file = File::open(path).map_err(open_err)?;
+        if file.metadata().map_err(open_err)?.is_dir() {
+            return Err(open_err(io::Error::from(io::ErrorKind::IsADirectory)));
+        }
+        let size = file.seek(SeekFrom::End(0)).map_err(open_err)?;
+        Ok(Disk {
+            inner: Arc::new(Inner {
+                file,
+                size,
+                path: path.to_owned(),
+            }),
+        })
+    }
+
+    /// Size in bytes as seen when the disk was opened.
+    pub fn size(&self) -> u64 {
+        self.inner.size
+    }
+
+    /// The path the disk was opened from, for messages.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The underlying read-only file, for zero-copy transfers (`copy_file_range`).
+    pub fn file(&self) -> &File {
+        &self.inner.file
+    }
+
+    /// A view of the whole disk.
+    pub fn whole(&self) -> Slice {
+        Slice {
+            disk: self.clone(),
+            start: 0,
+            len: self.inner.size,
+        }
+    }
+
+    /// Fills `buf` from absolute `offset`, failing if any byte lies past the end.
+    pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), DiskError> {
+        self.whole().read_exact_at(offset, buf)
+    }
+
+    fn pread_exact(&self, mut offset: u64, mut buf: &mut [u8]) -> Result<(), DiskError> {
+        while !buf.is_empty() {
+            match self.inner.file.read_at(buf, offset) {
+                Ok(0) => {
+                    return Err(DiskError::Shrunk {
+                        path: self.inner.path.clone(),
+                        offset,
+                    })
+                }
+                Ok(n) => {
+                    buf = &mut buf[n..];
+                    offset += n as u64; // n <= buf.len(), and offset+len was checked by the caller
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(DiskError::Io {
+                        path: self.inner.path.clone(),
+                        offset,
+                        source,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A byte range of a disk (a partition, or the whole disk). Offsets given to a slice are
+/// relative to its start and checked against its length.
+#[derive(Clone, Debug)]
+pub struct Slice {
+    disk: Disk,
+    start: u64,
+    len: u64,
+}
+
+impl Slice {
+    /// Length of the range in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True for an empty range.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Absolute offset of the range on the disk.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// The disk this range belongs to.
+    pub fn disk(&self) -> &Disk {
+        &self.disk
+    }
+
+    /// A sub-range; fails unless it lies entirely inside this one.
+    pub fn sub(&self, offset: u64, len: u64) -> Result<Slice, DiskError> {
+        self.check(offset, len)?;
+        Ok(Slice {
+            disk: self.disk.clone(),
+            start: self.start + offset, // checked by `check`: offset+len <= self.len, start+self.len <= disk size
+            len,
+        })
+    }
+
+    /// Absolute disk offset of relative `offset`, after checking `offset..offset+len` fits.
+    pub fn absolute(&self, offset: u64, len: u64) -> Result<u64, DiskError> {
+        self.check(offset, len)?;
+        Ok(self.start + offset)
+    }
+
+    /// Fills `buf` from relative `offset`; the whole read must lie inside the range.
+    pub fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), DiskError> {
+        let abs = self.absolute(offset, buf.len() as u64)?;
+        self.disk.pread_exact(abs, buf)
+    }
+
+    /// A `Read + Seek` cursor over the range, for crates that want a stream. It never
+    /// reads outside the range; writes through [`ReadOnly`] always fail.
+    pub fn cursor(&self) -> SliceCursor {
+        SliceCursor {
+            slice: self.clone(),
+            pos: 0,
+        }
+    }
+
+    fn check(&self, offset: u64, len: u64) -> Result<(), DiskError> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(DiskError::OutOfBounds {
+                path: self.disk.inner.path.clone(),
+                offset,
+                len,
+                size: self.len,
+            }),
+        }
+    }
+}
+
+/// `Read + Seek` over a [`Slice`]. Reads stop at the end of the range (a short read),
+/// like a file; disk errors become `io::Error`s carrying the [`DiskError`] text.
+#[derive(Clone, Debug)]
+pub struct SliceCursor {
+    slice: Slice,
+    pos: u64,
+}
+
+impl SliceCursor {
+    /// The range being read.
+    pub fn slice(&self) -> &Slice {
+        &self.slice
+    }
+}
+
+impl Read for SliceCursor {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let remaining = self.slice.len.saturating_sub(self.pos);
+        let n = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
+        if n == 0 {
+            return Ok(0);
+        }
+        let dst = buf.get_mut(..n).ok_or_else(|| io::Error::other("read length"))?;
+        self.slice
+            .read_exact_at(self.pos, dst)
+            .map_err(io::Error::other)?;
+        self.pos += n as u64; // n <= remaining
+        Ok(n)
+    }
+}
+
+impl Seek for SliceCursor {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        let new = match to {
+            SeekFrom::Start(p) => Some(p),
+            SeekFrom::End(d) => self.slice.len.checked_add_signed(d),
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+        };
+        let new = new.ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "seek outside the disk range")
+        })?;
+        self.pos = new;
+        Ok(new)
+    }
+}
+
+/// Gives a reader the `Write` that some crates demand (`fatfs`, `gpt`) while guaranteeing
+/// that nothing is ever written: every write fails. The image is opened read-only anyway;
+/// this makes the failure explicit and early.
+#[derive(Debug)]
+pub struct ReadOnly<T>(pub T);
+
+impl<T: Read> Read for ReadOnly<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<T: Seek> Seek for ReadOnly<T> {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.0.seek(to)
+    }
+}
+
+impl<T> Write for ReadOnly<T> {
+    fn write(&mut self, _buf: &[u8]) -> io::Result<usize> {
+        Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            "domuloader never writes the guest disk",
+        ))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_disk(bytes: &[u8]) -> (tempfile_path::TempPath, Disk) {
+        let p = tempfile_path::TempPath::new(bytes);
+        let d = Disk::open(p.path()).unwrap();
+        (p, d)
+    }
+
+    mod tempfile_path {
+        pub struct TempPath(std::path::PathBuf);
+        impl TempPath {
+            pub fn new(bytes: &[u8]) -> Self {
+                use std::sync::atomic::{AtomicU32, Ordering};
+                static N: AtomicU32 = AtomicU32::new(0);
+                let p = std::env::temp_dir().join(format!(
+                    "domuloader-disk-test-{}-{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::SeqCst)
+                ));
+                std::fs::write(&p, bytes).unwrap();
+                TempPath(p)
+            }
+            pub fn path(&self) -> &std::path::Path {
+                &self.0
+            }
+        }
+        impl Drop for TempPath {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_file(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn slice_reads_are_relative_and_bounded() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let (_t, d) = temp_disk(&bytes);
+        let s = d.whole().sub(16, 32).unwrap();
+        let mut b = [0u8; 4];
+        s.read_exact_at(28, &mut b).unwrap();
+        assert_eq!(b, [44, 45, 46, 47]);
+        assert!(matches!(
+            s.read_exact_at(29, &mut b),
+            Err(DiskError::OutOfBounds { .. })
+        ));
+        assert!(s.sub(30, 3).is_err());
+        assert!(s.sub(u64::MAX, 2).is_err());
+    }
+
+    #[test]
+    fn cursor_stops_at_end_of_range() {
+        let bytes: Vec<u8> = (0..100).collect();
+        let (_t, d) = temp_disk(&bytes);
+        let mut c = d.whole().sub(90, 10).unwrap().cursor();
+        let mut v = Vec::new();
+        c.read_to_end(&mut v).unwrap();
+        assert_eq!(v, (90..100).collect::<Vec<u8>>());
+        assert!(c.seek(SeekFrom::Current(-20)).is_err());
+    }
+
+    #[test]
+    fn shrinking_file_is_an_error_not_a_signal() {
+        let (t, d) = temp_disk(&[7u8; 8192]);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(t.path())
+            .unwrap()
+            .set_len(100)
+            .unwrap();
+        let mut b = [0u8; 512];
+        let err = d.read_exact_at(4096, &mut b).unwrap_err();
+        assert!(matches!(err, DiskError::Shrunk { .. }), "{err}");
+    }
+
+    #[test]
+    fn writes_through_read_only_fail() {
+        let mut w = ReadOnly(std::io::Cursor::new(vec![0u8; 4]));
+        assert!(w.write(b"x").is_err());
+    }
+}

@@ -1,0 +1,112 @@
+//! Filesystems, read-only, behind one small trait: detection by magic, and adapters for
+//! ext2/3/4 (`ext4-view`) and FAT12/16/32 (`fatfs`). The rest of the program sees only
+//! [`Filesystem`], so path resolution, fstab and extraction never depend on a crate.
+
+pub mod detect;
+pub mod ext;
+pub mod fat;
+
+use crate::disk::{DiskError, Slice};
+use std::io::Read;
+
+/// Filesystem types we read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FsType {
+    Ext2,
+    Ext3,
+    Ext4,
+    Vfat,
+}
+
+impl FsType {
+    /// The name blkid uses (`TYPE=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FsType::Ext2 => "ext2",
+            FsType::Ext3 => "ext3",
+            FsType::Ext4 => "ext4",
+            FsType::Vfat => "vfat",
+        }
+    }
+}
+
+/// Identity of a filesystem, in the forms blkid prints.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct FsInfo {
+    #[serde(rename = "type")]
+    pub fs_type: FsType,
+    /// ext: 8-4-4-4-12 lower-case; FAT: `XXXX-XXXX` upper-case volume serial.
+    pub uuid: String,
+    /// Empty when the filesystem has no label.
+    pub label: String,
+}
+
+/// What a path names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    /// Device, FIFO, socket: never extracted.
+    Other,
+}
+
+/// The part of an inode we need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stat {
+    pub kind: FileKind,
+    pub size: u64,
+}
+
+/// A filesystem path as raw bytes, absolute within one filesystem (`b"/boot/vmlinuz"`).
+/// Callers of [`Filesystem`] pass only resolved paths: normal components, no `.`/`..`,
+/// and no symlink before the last component. The guest-view resolver guarantees that.
+pub type FsPath<'a> = &'a [u8];
+
+/// Errors from reading a filesystem. One line each, naming the cause.
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    #[error(transparent)]
+    Disk(#[from] DiskError),
+    #[error("unsupported filesystem {0}")]
+    Unsupported(String),
+    #[error("no filesystem recognised")]
+    Unrecognised,
+    #[error("unsupported {fs} feature {feature}")]
+    UnsupportedFeature { fs: &'static str, feature: String },
+    #[error("corrupt {fs} filesystem: {detail}")]
+    Corrupt { fs: &'static str, detail: String },
+    #[error("{path}: {what}")]
+    Path { path: String, what: String },
+    #[error("{fs} read error: {detail}")]
+    Io { fs: &'static str, detail: String },
+}
+
+/// A read-only filesystem. Implementations must never panic or loop without bound on
+/// hostile bytes, and must never write.
+pub trait Filesystem {
+    /// Type, UUID and label.
+    fn info(&self) -> &FsInfo;
+
+    /// Looks up `path` without following a symlink in its last component. `Ok(None)` when
+    /// the last component does not exist.
+    fn stat(&self, path: FsPath<'_>) -> Result<Option<Stat>, FsError>;
+
+    /// The target of the symlink at `path`, at most [`crate::limits::MAX_PATH`] bytes.
+    fn read_link(&self, path: FsPath<'_>) -> Result<Vec<u8>, FsError>;
+
+    /// A stream over the regular file at `path`.
+    fn open(&self, path: FsPath<'_>) -> Result<Box<dyn Read + '_>, FsError>;
+}
+
+/// Detects the filesystem in `slice` and opens it. Unknown or unsupported types are errors
+/// that name the type when it is recognisable.
+pub fn open(slice: Slice) -> Result<Box<dyn Filesystem>, FsError> {
+    match detect::detect(&slice)? {
+        detect::Detected::Ext => Ok(Box::new(ext::ExtFs::open(slice)?)),
+        detect::Detected::Fat => Ok(Box::new(fat::FatFs::open(slice)?)),
+        detect::Detected::Other(name) => Err(FsError::Unsupported(name.to_owned())),
+        detect::Detected::Nothing => Err(FsError::Unrecognised),
+    }
+}

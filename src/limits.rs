@@ -1,0 +1,31 @@
+//! Every cap on guest-driven work, in one place, each with its reason. The guest owns every
+//! byte we read and we run in dom0, so nothing a guest writes may make us loop, allocate or
+//! write without bound.
+
+/// Symlinks followed while resolving one path: Linux's `MAXSYMLINKS`, so a path the guest
+/// kernel can open, we can open, and a longer chain fails the same way.
+pub const MAX_SYMLINKS: u32 = 40;
+
+/// Length of a path or symlink target: Linux's `PATH_MAX`.
+pub const MAX_PATH: usize = 4096;
+
+/// Logical partitions in an MBR extended chain. Linux's own limit is far lower in practice
+/// (sd: 15 minors by default); 256 keeps crafted 10 000-long chains cheap to reject.
+pub const MAX_LOGICAL_PARTITIONS: usize = 256;
+
+/// GPT partition entries we accept. 128 is the standard; 1024 leaves room for odd tools
+/// while bounding the entry array read to 128 KiB at 128 bytes an entry.
+pub const MAX_GPT_ENTRIES: u32 = 1024;
+
+/// Bytes of `/etc/fstab` read. Real ones are a few KiB.
+pub const MAX_FSTAB_BYTES: u64 = 1024 * 1024;
+
+/// Bytes of a boot configuration file read: pygrub's own cap.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// Default cap for an extracted kernel or ramdisk: libxc's domain builder refuses larger
+/// images (XSA-25), so copying more would only fill dom0's disk.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024 * 1024;
+
+/// Directory entries scanned in one directory lookup.
+pub const MAX_DIR_ENTRIES: u64 = 1 << 20;

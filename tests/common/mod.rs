@@ -1,0 +1,111 @@
+//! Shared helpers for integration tests: fixtures (committed compressed, decompressed once
+//! into the target dir), the optional real-image corpus, and running the real binary.
+#![allow(dead_code)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared corpus (`../shared/corpus`, or `$DOMULOADER_CORPUS`), if present.
+/// Tests that use it print a skip note and pass when it is absent (opt-in).
+pub fn corpus() -> Option<PathBuf> {
+    let p = std::env::var_os("DOMULOADER_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/corpus"));
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("corpus not found at {}: skipping", p.display());
+        None
+    }
+}
+
+/// Decompresses `src` (by extension: .gz .xz .zst .bz2, else plain copy) to bytes.
+pub fn decompress(src: &Path) -> Vec<u8> {
+    let f = std::fs::File::open(src).unwrap_or_else(|e| panic!("{}: {e}", src.display()));
+    let mut out = Vec::new();
+    let name = src.to_string_lossy();
+    if name.ends_with(".gz") {
+        flate2::read::MultiGzDecoder::new(f)
+            .read_to_end(&mut out)
+            .unwrap();
+    } else if name.ends_with(".xz") {
+        lzma_rs::xz_decompress(&mut std::io::BufReader::new(f), &mut out).unwrap();
+    } else if name.ends_with(".zst") {
+        ruzstd::decoding::StreamingDecoder::new(f)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+    } else if name.ends_with(".bz2") {
+        bzip2::read::MultiBzDecoder::new(f)
+            .read_to_end(&mut out)
+            .unwrap();
+    } else {
+        std::fs::File::open(src)
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+    }
+    out
+}
+
+/// A decompressed copy of `src` in the test cache, made once (atomic rename, so parallel
+/// tests never see a half-written image).
+pub fn unpacked(src: &Path) -> PathBuf {
+    let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("unpacked");
+    std::fs::create_dir_all(&cache).unwrap();
+    let rel = src
+        .strip_prefix(repo())
+        .unwrap_or(src)
+        .to_string_lossy()
+        .replace(['/', '.'], "_");
+    let dst = cache.join(rel);
+    let fresh = match (std::fs::metadata(&dst), std::fs::metadata(src)) {
+        (Ok(d), Ok(s)) => d.modified().unwrap() >= s.modified().unwrap(),
+        _ => false,
+    };
+    if !fresh {
+        let tmp = cache.join(format!(".tmp-{}-{:?}", std::process::id(), std::thread::current().id()));
+        std::fs::write(&tmp, decompress(src)).unwrap();
+        std::fs::rename(&tmp, &dst).unwrap();
+    }
+    dst
+}
+
+/// A fixture from `fixtures/`: `NAME` if committed raw, else `NAME.gz` unpacked.
+pub fn fixture(name: &str) -> PathBuf {
+    let raw = repo().join("fixtures").join(name);
+    if raw.exists() {
+        return raw;
+    }
+    let gz = repo().join("fixtures").join(format!("{name}.gz"));
+    assert!(gz.exists(), "missing fixture {name} (.gz): run fixtures/make-fixtures.sh");
+    unpacked(&gz)
+}
+
+/// Runs the real `domuloader` binary.
+pub fn run(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_domuloader"))
+        .args(args)
+        .output()
+        .expect("spawn domuloader")
+}
+
+/// Runs the binary with string arguments.
+pub fn run_str(args: &[&str]) -> Output {
+    let v: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+    run(&v)
+}
+
+/// Asserts a failed run: exit 1, no panic, exactly one line on stderr. Returns that line.
+pub fn assert_clean_failure(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "expected exit 1, stderr: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "want one line: {err:?}");
+    err.trim_end().to_owned()
+}
