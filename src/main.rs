@@ -1,30 +1,16 @@
 //! The `domuloader` command: argument parsing and error reporting only; all work is in
 //! the library.
 
+mod cli;
+
 use anyhow::Context;
 use clap::Parser;
-use std::path::PathBuf;
+use cli::args::Args;
 use std::process::ExitCode;
 
-/// Extract a Xen PV guest's kernel and initrd from its disk, without mounting it.
-#[derive(Parser, Debug)]
-#[command(name = "domuloader", version, about)]
-struct Args {
-    /// Print the disk's partitions and filesystems instead of booting.
-    #[arg(long)]
-    inspect: bool,
-
-    /// Result format: sxp, simple, simple0, json (for --inspect: text or json).
-    #[arg(long = "output-format", value_name = "FMT")]
-    output_format: Option<String>,
-
-    /// The guest disk (image file or block device).
-    #[arg(value_name = "PHYSDISK")]
-    disk: PathBuf,
-}
-
 fn run(args: Args) -> anyhow::Result<()> {
-    let disk = domuloader::disk::Disk::open(&args.disk)?;
+    let path = args.disk.as_deref().context("no disk given (PHYSDISK)")?;
+    let disk = domuloader::disk::Disk::open(path)?;
     if args.inspect {
         let report = domuloader::inspect::inspect(&disk)?;
         match args.output_format.as_deref() {
@@ -37,8 +23,30 @@ fn run(args: Args) -> anyhow::Result<()> {
     anyhow::bail!("booting is not implemented yet; use --inspect")
 }
 
+/// Help and version print and exit 0; any other usage error is one line and exit 1, like
+/// every other failure (callers treat any non-zero exit as failure).
+fn parse_args() -> Result<Args, ExitCode> {
+    use clap::error::ErrorKind;
+    Args::try_parse().map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("domuloader: {}", first.trim_start_matches("error: "));
+            ExitCode::FAILURE
+        }
+    })
+}
+
 fn main() -> ExitCode {
-    match run(Args::parse()) {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("domuloader: {e:#}");

@@ -1,0 +1,3 @@
+//! The binary's edge: argument parsing (clap) and error reporting (anyhow).
+
+pub mod args;
