@@ -46,7 +46,11 @@ pub struct Args {
     pub output_format: Option<String>,
 
     /// Directory for the extracted kernel and ramdisk [default: /var/lib/xen/tmp].
-    #[arg(long = "output-directory", visible_alias = "tmpdir", value_name = "DIR")]
+    #[arg(
+        long = "output-directory",
+        visible_alias = "tmpdir",
+        value_name = "DIR"
+    )]
     pub output_directory: Option<PathBuf>,
 
     /// Largest kernel or ramdisk copied, in bytes (K, M, G suffixes) [default: 1G, the
@@ -63,7 +67,12 @@ pub struct Args {
     pub runas: Option<String>,
 
     /// Resolve and check everything, but copy nothing and print no result.
-    #[arg(short = 'n', long = "dryrun", visible_alias = "not-really", alias = "dry-run")]
+    #[arg(
+        short = 'n',
+        long = "dryrun",
+        visible_alias = "not-really",
+        alias = "dry-run"
+    )]
     pub dryrun: bool,
 
     /// List the menu entries of the guest's boot configuration.
@@ -120,7 +129,8 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         _ => (s, 1),
     };
     let n: u64 = num.parse().map_err(|_| format!("not a size: {s:?}"))?;
-    n.checked_mul(mult).ok_or_else(|| format!("size too large: {s:?}"))
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("size too large: {s:?}"))
 }
 
 #[cfg(test)]
@@ -148,7 +158,14 @@ mod tests {
 
     #[test]
     fn options_may_follow_positionals_and_aliases_work() {
-        let a = parse(&["disk.img", "xvda", "--tmpdir=/t", "-q", "--not-really", "-vv"]);
+        let a = parse(&[
+            "disk.img",
+            "xvda",
+            "--tmpdir=/t",
+            "-q",
+            "--not-really",
+            "-vv",
+        ]);
         assert_eq!(a.virtdisk.as_deref(), Some("xvda"));
         assert_eq!(a.output_directory, Some(PathBuf::from("/t")));
         assert!(a.quiet && a.dryrun);
@@ -159,7 +176,10 @@ mod tests {
 
     #[test]
     fn args_may_start_with_a_dash() {
-        assert_eq!(parse(&["--args", "-s single", "d"]).args.as_deref(), Some("-s single"));
+        assert_eq!(
+            parse(&["--args", "-s single", "d"]).args.as_deref(),
+            Some("-s single")
+        );
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! The disk set: every disk of the domain, opened read-only, with its partition layout,
+//! and the filesystems on them opened lazily (each at most once) and found by the names a
+//! guest uses: device name, UUID, LABEL, PARTUUID, PARTLABEL.
+
+use crate::disk::{Disk, DiskError};
+use crate::fs::{self, Filesystem, FsError};
+use crate::partition::{self, Layout, PartType, Partition, PartitionError, TableKind};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::rc::Rc;
+
+/// Why the disk set could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DiskSetError {
+    #[error(transparent)]
+    Disk(#[from] DiskError),
+    #[error("{disk}: {source}")]
+    Partition {
+        disk: String,
+        #[source]
+        source: PartitionError,
+    },
+    #[error("{dev}: {source}")]
+    Fs {
+        dev: String,
+        #[source]
+        source: FsError,
+    },
+    #[error("{disk}: no partition {number}")]
+    NoPartition { disk: String, number: u32 },
+    #[error("--offset {offset} is beyond the end of {disk} ({size} bytes)")]
+    OffsetPastEnd {
+        disk: String,
+        offset: u64,
+        size: u64,
+    },
+}
+
+/// One disk as the guest names it (`xvda`).
+pub struct GuestDisk {
+    pub name: String,
+    pub disk: Disk,
+    pub layout: Layout,
+}
+
+/// A partition of the set: (disk index, Linux partition number; 0 = whole disk).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PartRef {
+    pub disk: usize,
+    pub number: u32,
+}
+
+type FsCache = HashMap<PartRef, Result<Rc<dyn Filesystem>, String>>;
+
+/// The domain's disks.
+pub struct DiskSet {
+    disks: Vec<GuestDisk>,
+    cache: RefCell<FsCache>,
+}
+
+impl DiskSet {
+    /// Opens each `(path, guest name)` and reads its partition table.
+    pub fn open(disks: &[(&Path, String)]) -> Result<DiskSet, DiskSetError> {
+        let mut out = Vec::with_capacity(disks.len());
+        for (path, name) in disks {
+            let disk = Disk::open(path)?;
+            let layout = partition::discover(&disk).map_err(|source| DiskSetError::Partition {
+                disk: path.display().to_string(),
+                source,
+            })?;
+            out.push(GuestDisk {
+                name: name.clone(),
+                disk,
+                layout,
+            });
+        }
+        Ok(DiskSet::from_disks(out))
+    }
+
+    /// A single disk whose filesystem starts at byte `offset` (pygrub's `--offset`): no
+    /// partition discovery.
+    pub fn at_offset(path: &Path, name: String, offset: u64) -> Result<DiskSet, DiskSetError> {
+        let disk = Disk::open(path)?;
+        let size = disk
+            .size()
+            .checked_sub(offset)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| DiskSetError::OffsetPastEnd {
+                disk: path.display().to_string(),
+                offset,
+                size: disk.size(),
+            })?;
+        let layout = Layout {
+            table: TableKind::None,
+            sector_size: 512,
+            partitions: vec![Partition {
+                number: 0,
+                start: offset,
+                size,
+                part_type: PartType::Whole,
+                partuuid: None,
+                partlabel: None,
+            }],
+        };
+        Ok(DiskSet::from_disks(vec![GuestDisk { name, disk, layout }]))
+    }
+
+    fn from_disks(disks: Vec<GuestDisk>) -> DiskSet {
+        DiskSet {
+            disks,
+            cache: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The disks, in the order given.
+    pub fn disks(&self) -> &[GuestDisk] {
+        &self.disks
+    }
+
+    /// Every partition of every disk (the whole disk when it has no table).
+    pub fn parts(&self) -> impl Iterator<Item = (PartRef, &Partition)> {
+        self.disks.iter().enumerate().flat_map(|(i, d)| {
+            d.layout.partitions.iter().map(move |p| {
+                (
+                    PartRef {
+                        disk: i,
+                        number: p.number,
+                    },
+                    p,
+                )
+            })
+        })
+    }
+
+    /// The partition record behind `r`.
+    pub fn partition(&self, r: PartRef) -> Option<&Partition> {
+        self.disks.get(r.disk)?.layout.get(r.number)
+    }
+
+    /// The guest's name for `r`: `xvda2`, or `xvda` for a whole disk.
+    pub fn dev_name(&self, r: PartRef) -> String {
+        let disk = self.disks.get(r.disk).map_or("?", |d| d.name.as_str());
+        match r.number {
+            0 => disk.to_owned(),
+            n => format!("{disk}{n}"),
+        }
+    }
+
+    /// The partition `number` of the disk the guest calls `disk_name`.
+    pub fn find_dev(&self, disk_index: usize, number: u32) -> Result<PartRef, DiskSetError> {
+        let r = PartRef {
+            disk: disk_index,
+            number,
+        };
+        match self.partition(r) {
+            Some(_) => Ok(r),
+            None => Err(DiskSetError::NoPartition {
+                disk: self.dev_name(PartRef {
+                    disk: disk_index,
+                    number: 0,
+                }),
+                number,
+            }),
+        }
+    }
+
+    /// The filesystem on `r`, opened once and shared.
+    pub fn filesystem(&self, r: PartRef) -> Result<Rc<dyn Filesystem>, DiskSetError> {
+        if let Some(cached) = self.cache.borrow().get(&r) {
+            return cached.clone().map_err(|e| DiskSetError::Fs {
+                dev: self.dev_name(r),
+                source: FsError::Io {
+                    fs: "cached",
+                    detail: e,
+                },
+            });
+        }
+        let opened = self.open_fs(r);
+        let entry = match &opened {
+            Ok(fs) => Ok(fs.clone()),
+            Err(e) => Err(e.to_string()),
+        };
+        self.cache.borrow_mut().insert(r, entry);
+        opened
+    }
+
+    fn open_fs(&self, r: PartRef) -> Result<Rc<dyn Filesystem>, DiskSetError> {
+        let fs_err = |source| DiskSetError::Fs {
+            dev: self.dev_name(r),
+            source,
+        };
+        let disk = self
+            .disks
+            .get(r.disk)
+            .ok_or_else(|| DiskSetError::NoPartition {
+                disk: self.dev_name(r),
+                number: r.number,
+            })?;
+        let p = self.partition(r).ok_or_else(|| DiskSetError::NoPartition {
+            disk: disk.name.clone(),
+            number: r.number,
+        })?;
+        let slice =
+            partition::slice_of(&disk.disk, p).map_err(|source| DiskSetError::Partition {
+                disk: disk.name.clone(),
+                source,
+            })?;
+        let fs = fs::open(slice).map_err(fs_err)?;
+        Ok(Rc::from(fs))
+    }
+
+    /// Every readable filesystem of the set, with its partition; unreadable ones (swap,
+    /// unsupported, corrupt) are skipped, as a guest's blkid would not name them either.
+    pub fn filesystems(&self) -> Vec<(PartRef, Rc<dyn Filesystem>)> {
+        let refs: Vec<PartRef> = self.parts().map(|(r, _)| r).collect();
+        refs.into_iter()
+            .filter_map(|r| self.filesystem(r).ok().map(|f| (r, f)))
+            .collect()
+    }
+}
