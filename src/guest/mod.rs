@@ -1,2 +1,7 @@
 //! The guest view: the disk set, the guest's `/etc/fstab`, its mount table, and path
 //! resolution across mounts and symlinks as the guest kernel would do it.
+
+pub mod devname;
+pub mod diskspec;
+pub mod fstab;
+pub mod spec;
