@@ -87,8 +87,8 @@ impl DeviceSpec {
         }
         if let Some(name) = s.strip_prefix("/dev/") {
             return Ok(match DevName::parse(name) {
-                Ok(d) => DeviceSpec::Dev(d),
-                Err(_) => DeviceSpec::Path(s.to_owned()),
+                Ok(d) if !name.starts_with('/') => DeviceSpec::Dev(d),
+                _ => DeviceSpec::Path(s.to_owned()),
             });
         }
         Ok(DeviceSpec::Other(s.to_owned()))
@@ -270,6 +270,7 @@ mod tests {
             ("/dev/md0", Path("/dev/md0".into())),
             ("/dev/nvme0n1p2", Path("/dev/nvme0n1p2".into())),
             ("/dev/root", Path("/dev/root".into())),
+            ("/dev//dev/xvda1", Path("/dev//dev/xvda1".into())),
             ("rootfs", Other("rootfs".into())),
             ("server:/export", Other("server:/export".into())),
             ("uuid=abc", Other("uuid=abc".into())),
