@@ -29,3 +29,11 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024 * 1024;
 
 /// Directory entries scanned in one directory lookup.
 pub const MAX_DIR_ENTRIES: u64 = 1 << 20;
+
+/// Mount entries kept from one guest fstab. Real ones have a dozen; the bound keeps the
+/// mount table, and the longest-prefix search done for every path component, small.
+pub const MAX_FSTAB_ENTRIES: usize = 1024;
+
+/// Skipped fstab lines remembered with their reason, for messages; further ones are only
+/// counted, so a hostile fstab of a million bad lines costs no memory.
+pub const MAX_FSTAB_NOTES: usize = 64;
