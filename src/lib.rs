@@ -6,6 +6,7 @@
 //! [`entry`] (the boot entry `[DEV:]KERNEL[,INITRD]`) → [`extract`] (copy into the output
 //! directory) → [`output`] (sxp, simple, simple0, JSON results).
 
+pub mod boot;
 pub mod config;
 pub mod disk;
 pub mod entry;

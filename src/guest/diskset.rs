@@ -2,6 +2,8 @@
 //! and the filesystems on them opened lazily (each at most once) and found by the names a
 //! guest uses: device name, UUID, LABEL, PARTUUID, PARTLABEL.
 
+use super::devname::{same_device, same_disk, DevName};
+use super::spec::{uuid_eq, DeviceSpec};
 use crate::disk::{Disk, DiskError};
 use crate::fs::{self, Filesystem, FsError};
 use crate::partition::{self, Layout, PartType, Partition, PartitionError, TableKind};
@@ -29,6 +31,10 @@ pub enum DiskSetError {
     },
     #[error("{disk}: no partition {number}")]
     NoPartition { disk: String, number: u32 },
+    #[error("{dev}: no such disk in the disk set ({have})")]
+    NoDisk { dev: String, have: String },
+    #[error("{0}")]
+    Ambiguous(String),
     #[error("--offset {offset} is beyond the end of {disk} ({size} bytes)")]
     OffsetPastEnd {
         disk: String,
@@ -37,9 +43,10 @@ pub enum DiskSetError {
     },
 }
 
-/// One disk as the guest names it (`xvda`).
+/// One disk as the guest names it (`xvda`; or `xvda1` for a bare filesystem exported as a
+/// partition, as old xm configs did with an LV).
 pub struct GuestDisk {
-    pub name: String,
+    pub name: DevName,
     pub disk: Disk,
     pub layout: Layout,
 }
@@ -61,7 +68,7 @@ pub struct DiskSet {
 
 impl DiskSet {
     /// Opens each `(path, guest name)` and reads its partition table.
-    pub fn open(disks: &[(&Path, String)]) -> Result<DiskSet, DiskSetError> {
+    pub fn open(disks: &[(&Path, DevName)]) -> Result<DiskSet, DiskSetError> {
         let mut out = Vec::with_capacity(disks.len());
         for (path, name) in disks {
             let disk = Disk::open(path)?;
@@ -80,7 +87,7 @@ impl DiskSet {
 
     /// A single disk whose filesystem starts at byte `offset` (pygrub's `--offset`): no
     /// partition discovery.
-    pub fn at_offset(path: &Path, name: String, offset: u64) -> Result<DiskSet, DiskSetError> {
+    pub fn at_offset(path: &Path, name: DevName, offset: u64) -> Result<DiskSet, DiskSetError> {
         let disk = Disk::open(path)?;
         let size = disk
             .size()
@@ -140,29 +147,96 @@ impl DiskSet {
 
     /// The guest's name for `r`: `xvda2`, or `xvda` for a whole disk.
     pub fn dev_name(&self, r: PartRef) -> String {
-        let disk = self.disks.get(r.disk).map_or("?", |d| d.name.as_str());
-        match r.number {
-            0 => disk.to_owned(),
-            n => format!("{disk}{n}"),
+        match self.disks.get(r.disk) {
+            None => "?".to_owned(),
+            Some(d) if r.number == 0 => d.name.to_string(),
+            Some(d) => format!("{}{}", d.name.disk(), r.number),
         }
     }
 
-    /// The partition `number` of the disk the guest calls `disk_name`.
-    pub fn find_dev(&self, disk_index: usize, number: u32) -> Result<PartRef, DiskSetError> {
-        let r = PartRef {
-            disk: disk_index,
-            number,
+    fn disk_names(&self) -> String {
+        let names: Vec<String> = self.disks.iter().map(|d| d.name.to_string()).collect();
+        names.join(", ")
+    }
+
+    fn no_disk(&self, want: &DevName) -> DiskSetError {
+        DiskSetError::NoDisk {
+            dev: want.to_string(),
+            have: self.disk_names(),
+        }
+    }
+
+    /// The partition the guest calls `want` (`xvda2`, `/dev/sda2`, `xvdb`), under any
+    /// naming scheme (see [`super::devname`]). An exact disk name beats an alias.
+    pub fn find_dev(&self, want: &DevName) -> Result<PartRef, DiskSetError> {
+        let i = self.pick_disk(want)?;
+        let disk = self.disks.get(i).ok_or_else(|| self.no_disk(want))?;
+        // A disk exported as a partition (`xvda1`) is that partition, whole.
+        let number = if disk.name.is_whole_disk() {
+            want.part().unwrap_or(0)
+        } else if same_device(&disk.name, want) {
+            0
+        } else {
+            return Err(self.no_disk(want));
         };
+        let r = PartRef { disk: i, number };
         match self.partition(r) {
             Some(_) => Ok(r),
             None => Err(DiskSetError::NoPartition {
-                disk: self.dev_name(PartRef {
-                    disk: disk_index,
-                    number: 0,
-                }),
+                disk: disk.name.to_string(),
                 number,
             }),
         }
+    }
+
+    fn pick_disk(&self, want: &DevName) -> Result<usize, DiskSetError> {
+        let exact = |d: &GuestDisk| d.name.scheme() == want.scheme() && d.name.index() == want.index();
+        if let Some(i) = self.disks.iter().position(exact) {
+            return Ok(i);
+        }
+        let hits: Vec<usize> = (0..self.disks.len())
+            .filter(|&i| self.disks.get(i).is_some_and(|d| same_disk(&d.name, want)))
+            .collect();
+        match hits.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(self.no_disk(want)),
+            _ => Err(DiskSetError::Ambiguous(format!(
+                "{want}: matches several disks ({})",
+                self.disk_names()
+            ))),
+        }
+    }
+
+    /// The partition named by an fstab or `--root` spec; `Ok(None)` when nothing in the
+    /// set matches (a network filesystem, a disk not passed to us).
+    pub fn find(&self, spec: &DeviceSpec) -> Result<Option<PartRef>, DiskSetError> {
+        match spec {
+            DeviceSpec::Dev(d) => match self.find_dev(d) {
+                Ok(r) => Ok(Some(r)),
+                Err(DiskSetError::NoDisk { .. } | DiskSetError::NoPartition { .. }) => Ok(None),
+                Err(e) => Err(e),
+            },
+            DeviceSpec::Uuid(u) => Ok(self.find_fs(|i| uuid_eq(&i.uuid, u))),
+            DeviceSpec::Label(l) => Ok(self.find_fs(|i| i.label == *l)),
+            DeviceSpec::PartUuid(u) => {
+                Ok(self.find_part(|p| p.partuuid.as_deref().is_some_and(|x| uuid_eq(x, u))))
+            }
+            DeviceSpec::PartLabel(l) => {
+                Ok(self.find_part(|p| p.partlabel.as_deref() == Some(l.as_str())))
+            }
+            DeviceSpec::Path(_) | DeviceSpec::Other(_) => Ok(None),
+        }
+    }
+
+    fn find_fs(&self, want: impl Fn(&crate::fs::FsInfo) -> bool) -> Option<PartRef> {
+        self.filesystems()
+            .into_iter()
+            .find(|(_, f)| want(f.info()))
+            .map(|(r, _)| r)
+    }
+
+    fn find_part(&self, want: impl Fn(&Partition) -> bool) -> Option<PartRef> {
+        self.parts().find(|(_, p)| want(p)).map(|(r, _)| r)
     }
 
     /// The filesystem on `r`, opened once and shared.
@@ -198,12 +272,12 @@ impl DiskSet {
                 number: r.number,
             })?;
         let p = self.partition(r).ok_or_else(|| DiskSetError::NoPartition {
-            disk: disk.name.clone(),
+            disk: disk.name.to_string(),
             number: r.number,
         })?;
         let slice =
             partition::slice_of(&disk.disk, p).map_err(|source| DiskSetError::Partition {
-                disk: disk.name.clone(),
+                disk: disk.name.to_string(),
                 source,
             })?;
         let fs = fs::open(slice).map_err(fs_err)?;

@@ -1,0 +1,143 @@
+//! Boot entry resolution: from what the caller asked for (`--entry`, `--kernel`/`--ramdisk`,
+//! `--root`) to the guest files to copy.
+
+use crate::entry::{BootEntry, EntrySpec};
+use crate::guest::diskset::{DiskSet, DiskSetError};
+use crate::guest::resolve::{resolve_file, Resolved, ResolveError};
+use crate::guest::spec::DeviceSpec;
+use crate::guest::view::{self, GuestView, ViewError};
+
+/// What to boot.
+#[derive(Clone, Debug, Default)]
+pub struct Request {
+    /// `--entry`.
+    pub entry: Option<EntrySpec>,
+    /// pygrub's `--kernel`/`--ramdisk`: guest paths, used when there is no `--entry`.
+    pub kernel: Option<Vec<u8>>,
+    pub ramdisk: Option<Vec<u8>>,
+    /// `--root`.
+    pub root: Option<DeviceSpec>,
+}
+
+/// The files chosen, and the arguments the guest's own configuration gives them.
+pub struct Selection {
+    pub kernel: Resolved,
+    pub initrd: Option<Resolved>,
+    /// The boot entry's own kernel arguments (empty unless it came from a menu).
+    pub args: String,
+    /// Where the files were found, for messages (`xvda1`).
+    pub device: String,
+}
+
+/// Why no kernel could be chosen. One line each.
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error(transparent)]
+    View(#[from] ViewError),
+    #[error(transparent)]
+    DiskSet(#[from] DiskSetError),
+    #[error("{what} {path}: {source}{hint}")]
+    Resolve {
+        what: &'static str,
+        path: String,
+        #[source]
+        source: ResolveError,
+        hint: String,
+    },
+    #[error("no boot entry: give --entry=[DEV:]KERNEL[,INITRD] or --kernel=PATH")]
+    NoEntry,
+    #[error("--entry {0:?} is a menu choice; menu selection from the guest's boot configuration is not supported yet: give --entry=[DEV:]KERNEL[,INITRD]")]
+    MenuUnsupported(String),
+}
+
+/// Chooses the kernel and initrd on `set` as `req` asks.
+pub fn select(set: &DiskSet, req: &Request) -> Result<Selection, BootError> {
+    match &req.entry {
+        Some(EntrySpec::Path(e)) => select_path(set, e, req.root.as_ref()),
+        Some(EntrySpec::Menu(m)) => Err(BootError::MenuUnsupported(format!("{m:?}"))),
+        None => match &req.kernel {
+            Some(k) => {
+                let e = BootEntry {
+                    dev: None,
+                    kernel: absolute(k),
+                    initrd: req.ramdisk.as_deref().map(absolute),
+                };
+                select_path(set, &e, req.root.as_ref())
+            }
+            None => Err(BootError::NoEntry),
+        },
+    }
+}
+
+fn absolute(p: &[u8]) -> Vec<u8> {
+    if p.first() == Some(&b'/') {
+        p.to_vec()
+    } else {
+        [b"/", p].concat()
+    }
+}
+
+fn select_path(
+    set: &DiskSet,
+    e: &BootEntry,
+    root: Option<&DeviceSpec>,
+) -> Result<Selection, BootError> {
+    let view = match &e.dev {
+        Some(dev) => view::single(set, set.find_dev(dev)?)?,
+        None => match view::guest(set, root) {
+            Err(ViewError::NoRoot { .. }) if root.is_none() => {
+                return first_with_kernel(set, e);
+            }
+            other => other?,
+        },
+    };
+    files_in(&view, e)
+}
+
+/// With no root filesystem anywhere (a boot-only disk), pygrub's behaviour: the paths
+/// are on the first filesystem that has the kernel.
+fn first_with_kernel(set: &DiskSet, e: &BootEntry) -> Result<Selection, BootError> {
+    let mut first_err = None;
+    for (r, _) in set.filesystems() {
+        let v = view::single(set, r)?;
+        match files_in(&v, e) {
+            Ok(s) => return Ok(s),
+            Err(err) => {
+                first_err.get_or_insert(err);
+            }
+        }
+    }
+    Err(first_err.unwrap_or(BootError::View(ViewError::NoRoot {
+        searched: "any readable filesystem".into(),
+    })))
+}
+
+fn files_in(view: &GuestView, e: &BootEntry) -> Result<Selection, BootError> {
+    let kernel = resolve(view, "kernel", &e.kernel)?;
+    let initrd = match &e.initrd {
+        Some(p) => Some(resolve(view, "initrd", p)?),
+        None => None,
+    };
+    Ok(Selection {
+        device: kernel.mount.source.clone(),
+        kernel,
+        initrd,
+        args: String::new(),
+    })
+}
+
+fn resolve(view: &GuestView, what: &'static str, path: &[u8]) -> Result<Resolved, BootError> {
+    resolve_file(&view.table, path).map_err(|source| {
+        let notes = view.notes_covering(path);
+        BootError::Resolve {
+            what,
+            path: String::from_utf8_lossy(path).into_owned(),
+            source,
+            hint: if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" (note: {})", notes.join("; "))
+            },
+        }
+    })
+}
