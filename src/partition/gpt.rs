@@ -244,6 +244,9 @@ mod tests {
             img[ss..2 * ss].fill(0); // primary signature gone
             let l = layout(&img).unwrap().unwrap();
             assert_eq!(l.sector_size as usize, ss);
+            let mut spec = GptSpec::new(ss as u64);
+            spec.entries_lba = 1 << 40; // primary's entry array off the disk
+            assert_eq!(spans(&layout(&gpt_disk(&spec)).unwrap().unwrap()).len(), 2);
         }
     }
 

@@ -94,11 +94,13 @@ pub(super) fn has_protective_entry(sector: &Sector) -> bool {
 pub(super) fn is_fat_boot_sector(s: &Sector) -> bool {
     let le16 = |o: usize| {
         s.get(o..o + 2)
-            .map_or(0, |b| u16::from_le_bytes([b[0], b[1]]))
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u16::from_le_bytes)
     };
     let le32 = |o: usize| {
         s.get(o..o + 4)
-            .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u32::from_le_bytes)
     };
     let at = |o: usize, m: &[u8]| s.get(o..o + m.len()) == Some(m);
     let named = at(0x52, b"MSWIN")
@@ -152,13 +154,17 @@ pub(super) fn is_fat_boot_sector(s: &Sector) -> bool {
     clusters <= max
 }
 
-/// The MBR's partitions, or `None` when sector 0 is not an MBR: no 0x55AA, a FAT boot
-/// sector, or a boot flag other than 0x00/0x80 (Linux's `msdos_partition` test).
+/// The MBR's partitions, or `None` when sector 0 is not an MBR: no 0x55AA, a boot flag
+/// other than 0x00/0x80 (Linux's `msdos_partition` test), or a FAT boot sector whose
+/// entries are empty or describe the FAT itself from sector 0 (mtools' `mformat` writes
+/// such an entry). A valid BPB next to an entry starting further on is an MBR written over
+/// an old FAT boot sector (some partitioners keep the boot code): Linux reads the entries,
+/// and so do we, where blkid would call the whole disk FAT.
 pub(super) fn discover(
     disk: &Disk,
     sector0: &Sector,
 ) -> Result<Option<Vec<Partition>>, PartitionError> {
-    if !has_signature(sector0) || is_fat_boot_sector(sector0) {
+    if !has_signature(sector0) {
         return Ok(None);
     }
     let header = match mbrman::MBRHeader::read_from(&mut std::io::Cursor::new(&sector0[..])) {
@@ -166,6 +172,10 @@ pub(super) fn discover(
         Err(mbrman::Error::InvalidSignature | mbrman::Error::InvalidBootFlag) => return Ok(None),
         Err(e) => return Err(PartitionError::Invalid(format!("MBR: {e}"))),
     };
+    let self_describing = |e: &mbrman::MBRPartitionEntry| e.sectors == 0 || e.starting_lba == 0;
+    if is_fat_boot_sector(sector0) && header.iter().all(|(_, e)| self_describing(e)) {
+        return Ok(None);
+    }
     let mut chain = Chain {
         disk,
         signature: u32::from_le_bytes(header.disk_signature),
@@ -520,5 +530,22 @@ mod tests {
         assert!(!is_fat_boot_sector(&odd));
         let plain_mbr = mbr_sector(1, &[(0x83, 100, 10)]);
         assert!(!is_fat_boot_sector(&plain_mbr));
+    }
+
+    #[test]
+    fn mbr_written_over_a_fat_boot_sector_is_an_mbr() {
+        let mut s = fat16_boot_sector();
+        s[446..].copy_from_slice(&mbr_sector(7, &[(0x83, 100, 10)])[446..]);
+        let mut img = vec![0u8; 1 << 20];
+        put(&mut img, 0, &s);
+        let p = parts(&img).unwrap().unwrap();
+        assert_eq!(numbers_and_sectors(&p), vec![(1, 100, 10)]);
+        s[446] = 0x12; // but a bad boot flag makes it not an MBR at all
+        assert!(parts(&s).unwrap().is_none());
+        // mformat's entry: the FAT itself, from sector 0.
+        let mut s = fat16_boot_sector();
+        s[446..].copy_from_slice(&mbr_sector(0, &[(0x01, 0, 2880)])[446..]);
+        s[446] = 0x80;
+        assert!(parts(&s).unwrap().is_none());
     }
 }
