@@ -3,7 +3,7 @@
 
 use crate::entry::{BootEntry, EntrySpec};
 use crate::guest::diskset::{DiskSet, DiskSetError};
-use crate::guest::resolve::{resolve_file, Resolved, ResolveError};
+use crate::guest::resolve::{resolve_file, ResolveError, Resolved};
 use crate::guest::spec::DeviceSpec;
 use crate::guest::view::{self, GuestView, ViewError};
 

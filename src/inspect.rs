@@ -70,6 +70,26 @@ fn report(disk: &Disk, layout: &Layout) -> Report {
     }
 }
 
+impl Report {
+    /// The first partition that lies outside the disk: the report still lists it (as
+    /// sfdisk does), but the disk is damaged and `--inspect` says so with a failing exit.
+    pub fn outside_disk(&self, disk_size: u64) -> Option<PartitionError> {
+        self.partitions
+            .iter()
+            .find(|p| {
+                p.start
+                    .checked_add(p.size)
+                    .is_none_or(|end| end > disk_size)
+            })
+            .map(|p| PartitionError::OutsideDisk {
+                number: p.number,
+                start: p.start,
+                size: p.size,
+                disk_size,
+            })
+    }
+}
+
 impl std::fmt::Display for Report {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(

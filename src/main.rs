@@ -18,6 +18,9 @@ fn run(args: Args) -> anyhow::Result<()> {
             None | Some("text") => print!("{report}"),
             Some(other) => anyhow::bail!("--inspect: unknown output format {other:?}"),
         }
+        if let Some(e) = report.outside_disk(disk.size()) {
+            return Err(e.into());
+        }
         return Ok(());
     }
     anyhow::bail!("booting is not implemented yet; use --inspect")

@@ -269,8 +269,10 @@ fn partition_past_the_end_is_listed_but_not_readable() {
         "partition 2 lies outside the disk (start 1572864, size 1572864, disk 2097152 bytes)"
     );
 
+    // The layout is still printed, but the damaged disk fails the run with one line.
     let out = common::run_str(&["--inspect", "--output-format=json", path.to_str().unwrap()]);
-    assert!(out.status.success());
+    let line = common::assert_clean_failure(&out);
+    assert!(line.contains("partition 2 lies outside the disk"), "{line}");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let fs_err = v["partitions"][1]["filesystem_error"].as_str().unwrap();
     assert!(fs_err.contains("outside the disk"), "{fs_err}");

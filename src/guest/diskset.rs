@@ -190,7 +190,8 @@ impl DiskSet {
     }
 
     fn pick_disk(&self, want: &DevName) -> Result<usize, DiskSetError> {
-        let exact = |d: &GuestDisk| d.name.scheme() == want.scheme() && d.name.index() == want.index();
+        let exact =
+            |d: &GuestDisk| d.name.scheme() == want.scheme() && d.name.index() == want.index();
         if let Some(i) = self.disks.iter().position(exact) {
             return Ok(i);
         }

@@ -8,6 +8,6 @@ pub mod fstab;
 pub mod mounts;
 pub mod resolve;
 pub mod spec;
-pub mod view;
 #[cfg(test)]
 pub(crate) mod testfs;
+pub mod view;

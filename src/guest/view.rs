@@ -100,7 +100,10 @@ fn find_root(set: &DiskSet) -> Result<PartRef, ViewError> {
         })
         .collect();
     let names = |rs: &[PartRef]| -> String {
-        rs.iter().map(|r| set.dev_name(*r)).collect::<Vec<_>>().join(", ")
+        rs.iter()
+            .map(|r| set.dev_name(*r))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
     match with_fstab.as_slice() {
         [one] => return Ok(*one),
@@ -193,12 +196,17 @@ fn mount_all(set: &DiskSet, view: &mut GuestView, fstab: &Fstab) {
     for e in fstab.entries.iter().filter(|e| e.mount_point != b"/") {
         let note = |text: String| Note {
             mount_point: e.mount_point.clone(),
-            text: format!("fstab line {} ({}): {text}", e.line, e.mount_point.escape_ascii()),
+            text: format!(
+                "fstab line {} ({}): {text}",
+                e.line,
+                e.mount_point.escape_ascii()
+            ),
         };
         let r = match set.find(&e.spec) {
             Ok(Some(r)) => r,
             Ok(None) => {
-                view.notes.push(note(format!("{} matches no disk of the set", e.spec)));
+                view.notes
+                    .push(note(format!("{} matches no disk of the set", e.spec)));
                 continue;
             }
             Err(err) => {
@@ -223,6 +231,7 @@ fn mount_all(set: &DiskSet, view: &mut GuestView, fstab: &Fstab) {
                 .map(<[u8]>::to_vec)
                 .collect(),
         };
-        view.table.mount(point, fs, format!("{} ({})", set.dev_name(r), e.spec));
+        view.table
+            .mount(point, fs, format!("{} ({})", set.dev_name(r), e.spec));
     }
 }
