@@ -29,3 +29,13 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024 * 1024;
 
 /// Directory entries scanned in one directory lookup.
 pub const MAX_DIR_ENTRIES: u64 = 1 << 20;
+
+/// Entries in one boot menu (grub2, grub-legacy, extlinux, or BLS files merged). Real menus
+/// hold tens (Debian's live ISO menu: 81); the cap bounds what a crafted config can make us
+/// build and list.
+pub const MAX_MENU_ENTRIES: usize = 1024;
+
+/// Nesting of blocks (`{…}`, `if…fi`, `menu begin…end`) tracked in a boot config. Deeper
+/// blocks are still skipped correctly (counted, not stored) but their contents are ignored:
+/// real configs nest 3–4 levels.
+pub const MAX_CONFIG_NESTING: usize = 32;
