@@ -39,3 +39,9 @@ pub const MAX_MENU_ENTRIES: usize = 1024;
 /// blocks are still skipped correctly (counted, not stored) but their contents are ignored:
 /// real configs nest 3–4 levels.
 pub const MAX_CONFIG_NESTING: usize = 32;
+
+/// Bytes of text in one parsed menu entry (title, paths, arguments, submenu titles), and of
+/// one expanded argument string. Real entries are well under 4 KiB (Linux caps its command
+/// line at 2 KiB on x86, Xen a PV guest's at 1 KiB); the cap stops a config from having one
+/// large `APPEND`, `set root=` or submenu title copied into every entry (1024 × 1 MiB).
+pub const MAX_MENU_ENTRY_BYTES: usize = 16 * 1024;

@@ -16,6 +16,7 @@
 
 use super::version::compare_versions;
 use super::{push_entry, ConfigError, ConfigKind, Menu, MenuEntry};
+use crate::limits::MAX_MENU_ENTRY_BYTES;
 use std::cmp::Ordering;
 
 /// One parsed entry file.
@@ -67,6 +68,25 @@ pub fn parse_entry(bytes: &[u8]) -> Result<BlsEntry, ConfigError> {
             }
             _ => {}
         }
+    }
+    let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    let bytes = [
+        opt(&e.title),
+        opt(&e.version),
+        opt(&e.machine_id),
+        opt(&e.sort_key),
+        e.linux.len(),
+        e.options.len(),
+    ]
+    .into_iter()
+    .chain(e.initrd.iter().map(Vec::len))
+    .fold(0usize, usize::saturating_add);
+    if bytes > MAX_MENU_ENTRY_BYTES {
+        // Callers hold many entries at once (one per file): keep each small.
+        return Err(ConfigError::EntryTooLarge {
+            index: 0,
+            max: MAX_MENU_ENTRY_BYTES,
+        });
     }
     Ok(e)
 }
@@ -178,6 +198,15 @@ mod tests {
             [&b"/abc/6.5.6/initrd"[..], b"/ucode.img", b"/extra"]
         );
         assert_eq!(p.options, "root=UUID=x ro quiet");
+    }
+
+    #[test]
+    fn oversized_entry_is_refused() {
+        let big = format!("linux /k\noptions {}\n", "o".repeat(MAX_MENU_ENTRY_BYTES));
+        assert!(matches!(
+            parse_entry(big.as_bytes()),
+            Err(ConfigError::EntryTooLarge { .. })
+        ));
     }
 
     #[test]

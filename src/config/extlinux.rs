@@ -95,11 +95,7 @@ impl Parser {
     fn menu_line(&mut self, rest: &[u8]) -> Result<(), ConfigError> {
         let (sub, arg) = split_word(rest);
         match sub.to_ascii_lowercase().as_slice() {
-            b"default" => {
-                if self.cur.is_some() {
-                    self.menu_default = Some(self.entries.len());
-                }
-            }
+            b"default" if self.cur.is_some() => self.menu_default = Some(self.entries.len()),
             b"begin" => {
                 self.flush()?;
                 if self.submenu_overflow == 0 && self.submenu.len() < MAX_CONFIG_NESTING {
@@ -417,6 +413,16 @@ mod tests {
         let m = parse(&cfg).unwrap();
         assert_eq!(m.entries[0].submenu.len(), MAX_CONFIG_NESTING);
         assert!(m.entries[1].submenu.is_empty());
+    }
+
+    #[test]
+    fn global_append_is_not_multiplied() {
+        let mut cfg = format!("append {}\n", "a".repeat(20_000)).into_bytes();
+        cfg.extend_from_slice(&b"label x\nkernel /x\n".repeat(1000));
+        assert!(matches!(
+            parse(&cfg),
+            Err(ConfigError::EntryTooLarge { index: 0, .. })
+        ));
     }
 
     #[test]

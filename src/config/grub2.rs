@@ -382,11 +382,9 @@ impl<'a> Reader<'a> {
     /// Applies `if`/`then`/`elif`/`else`/`fi` (and loops) to the branch stack and returns
     /// the command that follows them on the same line (`then insmod xzio`).
     fn strip_keywords(&mut self, mut words: Vec<Word>) -> Vec<Word> {
-        loop {
-            let Some(first) = words.first() else {
-                return words;
-            };
-            match first.text.as_slice() {
+        let mut skip = 0;
+        for w in &words {
+            match w.text.as_slice() {
                 b"if" | b"while" | b"until" | b"for" => {
                     self.push_cond();
                     return Vec::new();
@@ -398,10 +396,12 @@ impl<'a> Reader<'a> {
                 b"then" | b"do" => self.set_cond(Branch::Conditional),
                 b"else" => self.set_cond(Branch::Else),
                 b"fi" | b"done" => self.pop_cond(),
-                _ => return words,
+                _ => break,
             }
-            words.remove(0);
+            skip += 1;
         }
+        words.drain(..skip);
+        words
     }
 
     fn push_cond(&mut self) {
@@ -902,6 +902,22 @@ configfile /boot/grub/grub.cfg
         cfg.extend_from_slice(b"menuentry ok {\nlinux /ok\n}\n");
         let m = parse(&cfg).unwrap();
         assert_eq!(m.entries[0].submenu.len(), MAX_CONFIG_NESTING - 1);
+    }
+
+    #[test]
+    fn hostile_repetition_stays_linear_and_bounded() {
+        let mut cfg = b"then ".repeat(150_000);
+        cfg.extend_from_slice(b"\nfi ".repeat(50_000).as_slice());
+        let start = std::time::Instant::now();
+        assert_eq!(parse(&cfg).unwrap().entries.len(), 0);
+        assert!(start.elapsed().as_secs() < 5);
+        // A huge root hint copied into every entry is refused, not multiplied.
+        let mut cfg = format!("set root={}\n", "h".repeat(20_000)).into_bytes();
+        cfg.extend_from_slice(&b"menuentry x {\nlinux /x\n}\n".repeat(1000));
+        assert!(matches!(
+            parse(&cfg),
+            Err(ConfigError::EntryTooLarge { index: 0, .. })
+        ));
     }
 
     #[test]

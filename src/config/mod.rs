@@ -14,7 +14,7 @@ pub mod grub2;
 pub mod grub_legacy;
 pub mod version;
 
-use crate::limits::{MAX_CONFIG_BYTES, MAX_MENU_ENTRIES};
+use crate::limits::{MAX_CONFIG_BYTES, MAX_MENU_ENTRIES, MAX_MENU_ENTRY_BYTES};
 use serde::Serialize;
 use std::fmt::Write as _;
 
@@ -59,6 +59,22 @@ impl MenuEntry {
     /// Whether this entry loads a Linux kernel at all.
     pub fn is_bootable(&self) -> bool {
         !self.kernel.is_empty()
+    }
+
+    /// Bytes of text this entry holds (what [`MAX_MENU_ENTRY_BYTES`] bounds).
+    pub fn text_bytes(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        [
+            self.title.len(),
+            self.kernel.len(),
+            self.args.len(),
+            opt(&self.device_hint),
+            opt(&self.id),
+        ]
+        .into_iter()
+        .chain(self.initrd.iter().map(Vec::len))
+        .chain(self.submenu.iter().map(String::len))
+        .fold(0usize, usize::saturating_add)
     }
 }
 
@@ -164,6 +180,10 @@ pub enum ConfigError {
     TooLarge { len: usize, max: u64 },
     #[error("boot configuration has more than {max} menu entries")]
     TooManyEntries { max: usize },
+    #[error("boot menu entry {index} holds more than {max} bytes of text")]
+    EntryTooLarge { index: usize, max: usize },
+    #[error("kernel arguments grow past {max} bytes when variables are expanded")]
+    ExpansionTooLarge { max: usize },
 }
 
 /// Parses one configuration file of `kind`. `bytes` over [`MAX_CONFIG_BYTES`] are refused.
@@ -194,6 +214,12 @@ pub(crate) fn push_entry(entries: &mut Vec<MenuEntry>, e: MenuEntry) -> Result<(
     if entries.len() >= MAX_MENU_ENTRIES {
         return Err(ConfigError::TooManyEntries {
             max: MAX_MENU_ENTRIES,
+        });
+    }
+    if e.text_bytes() > MAX_MENU_ENTRY_BYTES {
+        return Err(ConfigError::EntryTooLarge {
+            index: entries.len(),
+            max: MAX_MENU_ENTRY_BYTES,
         });
     }
     entries.push(e);
@@ -319,33 +345,43 @@ pub(crate) fn strip_device(word: &[u8]) -> (Option<String>, Vec<u8>) {
     (hint, rest)
 }
 
-/// Substitutes `$name` and `${name}` from `env` (unset: empty), outside single quotes, and
-/// trims the result. Pure text substitution, never evaluation: for BLS `options $kernelopts`
-/// with grub's environment block ([`grub2::parse_grubenv`]) or [`Menu::env`].
-pub fn expand_vars(text: &str, env: &[(String, String)]) -> String {
+/// Substitutes `$name` and `${name}` from `env` (unset: empty; the last binding wins),
+/// outside single quotes, and trims the result. Pure text substitution, never evaluation:
+/// for BLS `options $kernelopts` with grub's environment block ([`grub2::parse_grubenv`])
+/// or [`Menu::env`]. Fails past [`MAX_MENU_ENTRY_BYTES`] (`$a$a$a…` with a large `a`).
+pub fn expand_vars(text: &str, env: &[(String, String)]) -> Result<String, ConfigError> {
     let lookup = |name: &str| {
         env.iter()
             .rev()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
     };
-    let mut out = String::with_capacity(text.len());
+    let mut out = String::with_capacity(text.len().min(MAX_MENU_ENTRY_BYTES));
     let mut rest = text;
     let mut quoted = false;
     while let Some(c) = rest.chars().next() {
         rest = rest.split_at_checked(c.len_utf8()).map_or("", |(_, r)| r);
+        let piece = match (c, quoted) {
+            ('$', false) => var_name(rest).map(|(name, after)| {
+                rest = after;
+                lookup(name)
+            }),
+            _ => None,
+        };
         if c == '\'' {
             quoted = !quoted;
-        } else if c == '$' && !quoted {
-            if let Some((name, after)) = var_name(rest) {
-                out.push_str(lookup(name));
-                rest = after;
-                continue;
-            }
         }
-        out.push(c);
+        match piece {
+            Some(value) => out.push_str(value),
+            None => out.push(c),
+        }
+        if out.len() > MAX_MENU_ENTRY_BYTES {
+            return Err(ConfigError::ExpansionTooLarge {
+                max: MAX_MENU_ENTRY_BYTES,
+            });
+        }
     }
-    out.trim().to_owned()
+    Ok(out.trim().to_owned())
 }
 
 /// The variable name at the start of `s` (just after `$`), `{name}` or `[A-Za-z0-9_]+`,
@@ -467,6 +503,23 @@ mod tests {
     }
 
     #[test]
+    fn entry_text_is_capped() {
+        let mut v = Vec::new();
+        let e = MenuEntry {
+            submenu: vec!["s".repeat(MAX_MENU_ENTRY_BYTES)],
+            kernel: b"/k".to_vec(),
+            ..MenuEntry::default()
+        };
+        assert_eq!(
+            push_entry(&mut v, e),
+            Err(ConfigError::EntryTooLarge {
+                index: 0,
+                max: MAX_MENU_ENTRY_BYTES
+            })
+        );
+    }
+
+    #[test]
     fn search_order_is_pygrubs() {
         let p = search_paths();
         assert_eq!(p.len(), 13);
@@ -551,17 +604,17 @@ mod tests {
             ("kernelopts".to_owned(), "root=UUID=x ro".to_owned()),
             ("a".to_owned(), "$(reboot)".to_owned()),
         ];
-        assert_eq!(
-            expand_vars("$kernelopts $tuned_params", &env),
-            "root=UUID=x ro"
-        );
-        assert_eq!(expand_vars("${kernelopts} q", &env), "root=UUID=x ro q");
-        assert_eq!(
-            expand_vars("'$kernelopts' $a", &env),
-            "'$kernelopts' $(reboot)"
-        );
-        assert_eq!(expand_vars("x $ y ${unclosed", &env), "x $ y ${unclosed");
-        assert_eq!(expand_vars("é$a", &env), "é$(reboot)");
+        let x = |t: &str| expand_vars(t, &env).unwrap();
+        assert_eq!(x("$kernelopts $tuned_params"), "root=UUID=x ro");
+        assert_eq!(x("${kernelopts} q"), "root=UUID=x ro q");
+        assert_eq!(x("'$kernelopts' $a"), "'$kernelopts' $(reboot)");
+        assert_eq!(x("x $ y ${unclosed"), "x $ y ${unclosed");
+        assert_eq!(x("é$a"), "é$(reboot)");
+        let big = vec![("a".to_owned(), "x".repeat(1000))];
+        assert!(matches!(
+            expand_vars(&"$a".repeat(100), &big),
+            Err(ConfigError::ExpansionTooLarge { .. })
+        ));
     }
 
     #[test]
