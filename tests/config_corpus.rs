@@ -764,7 +764,7 @@ fn pygrub_listing_and_json() {
         first,
         [
             "title: Fedora, with Linux 3.9.6-301.fc19.i686.PAE",
-            "  root: (hd0,msdos1)",
+            "  root: d0p1",
             "  kernel: /vmlinuz-3.9.6-301.fc19.i686.PAE",
             "  args: root=/dev/mapper/fedora-root ro rd.lvm.lv=fedora/swap rd.md=0 rd.dm=0 vconsole.keymap=us  rd.luks=0 vconsole.font=latarcyrheb-sun16 rd.lvm.lv=fedora/root",
             "  initrd: /initramfs-3.9.6-301.fc19.i686.PAE.img",

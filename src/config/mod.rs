@@ -120,8 +120,9 @@ impl Menu {
     }
 
     /// pygrub's `--entry=N|TITLE`: a decimal index into the flat menu, else the first entry
-    /// whose title or id equals `sel`, else a `>`-path (`Submenu>Entry`, titles or ids) over
-    /// submenu names, else its leaf (pygrub's fallback). `None` when nothing matches.
+    /// whose title or id equals `sel`, else a `>`-path `Sub>…>Entry` (submenu titles, then
+    /// the entry's title or id), else that path's leaf alone (pygrub's fallback). `None` when
+    /// nothing matches: the caller should fail rather than boot something else.
     pub fn find(&self, sel: &str) -> Option<usize> {
         if let Some(n) = parse_index(sel) {
             return (n < self.entries.len()).then_some(n);
@@ -402,8 +403,9 @@ fn var_name(s: &str) -> Option<(&str, &str)> {
     (!name.is_empty()).then_some((name, after))
 }
 
-/// pygrub's `-l` listing: per entry `title:`, then indented `root:`, `kernel:`, `args:`,
-/// `initrd:` (pygrub prints `None` for what is absent). Several initrds are space-separated.
+/// pygrub's `-l` listing: per entry `title:`, then indented `root:` (pygrub's `d0p1` form),
+/// `kernel:`, `args:`, `initrd:` (`None` for what is absent, as pygrub prints it). Several
+/// initrds are space-separated.
 /// Control characters are escaped as `\xNN`: titles come from the guest and this text goes
 /// to dom0's terminal.
 pub fn list_pygrub_style(menu: &Menu) -> String {
@@ -412,7 +414,13 @@ pub fn list_pygrub_style(menu: &Menu) -> String {
         let initrd: Vec<String> = e.initrd.iter().map(|p| lossy(p)).collect();
         let fields = [
             ("title: ", e.title.clone()),
-            ("  root: ", e.device_hint.clone().unwrap_or_default()),
+            (
+                "  root: ",
+                e.device_hint
+                    .as_deref()
+                    .map(pygrub_root)
+                    .unwrap_or_default(),
+            ),
             ("  kernel: ", lossy(&e.kernel)),
             ("  args: ", e.args.clone()),
             ("  initrd: ", initrd.join(" ")),
@@ -427,6 +435,22 @@ pub fn list_pygrub_style(menu: &Menu) -> String {
         }
     }
     out
+}
+
+/// pygrub's rendering of a grub device: `d0p1` for `(hd0,msdos1)`, `d0` for `(hd0)`, the
+/// numbers as written (grub-legacy's `(hd0,0)` is `d0p0`); other hints as written.
+fn pygrub_root(hint: &str) -> String {
+    match parse_device_hint(ConfigKind::Grub2, hint) {
+        Some(DeviceHint {
+            disk,
+            partition: Some(p),
+        }) => format!("d{disk}p{p}"),
+        Some(DeviceHint {
+            disk,
+            partition: None,
+        }) => format!("d{disk}"),
+        None => hint.to_owned(),
+    }
 }
 
 fn escape_controls(s: &str) -> String {
@@ -629,12 +653,18 @@ mod tests {
             ..MenuEntry::default()
         });
         m.entries.push(MenuEntry {
+            title: "odd root".into(),
+            device_hint: Some("(cd)".into()),
+            ..MenuEntry::default()
+        });
+        m.entries.push(MenuEntry {
             title: "bare".into(),
             ..MenuEntry::default()
         });
         assert_eq!(
             list_pygrub_style(&m),
-            "title: Deb\\x1b[2J\n  root: (hd0,0)\n  kernel: /vmlinuz\n  args: ro\n  initrd: /a /b\n\
+            "title: Deb\\x1b[2J\n  root: d0p0\n  kernel: /vmlinuz\n  args: ro\n  initrd: /a /b\n\
+             title: odd root\n  root: (cd)\n  kernel: None\n  args: None\n  initrd: None\n\
              title: bare\n  root: None\n  kernel: None\n  args: None\n  initrd: None\n"
         );
     }
