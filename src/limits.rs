@@ -37,3 +37,19 @@ pub const MAX_FSTAB_ENTRIES: usize = 1024;
 /// Skipped fstab lines remembered with their reason, for messages; further ones are only
 /// counted, so a hostile fstab of a million bad lines costs no memory.
 pub const MAX_FSTAB_NOTES: usize = 64;
+
+/// Entries in one boot menu (grub2, grub-legacy, extlinux, or BLS files merged). Real menus
+/// hold tens (Debian's live ISO menu: 81); the cap bounds what a crafted config can make us
+/// build and list.
+pub const MAX_MENU_ENTRIES: usize = 1024;
+
+/// Nesting of blocks (`{…}`, `if…fi`, `menu begin…end`) tracked in a boot config. Deeper
+/// blocks are still skipped correctly (counted, not stored) but their contents are ignored:
+/// real configs nest 3–4 levels.
+pub const MAX_CONFIG_NESTING: usize = 32;
+
+/// Bytes of text in one parsed menu entry (title, paths, arguments, submenu titles), and of
+/// one expanded argument string. Real entries are well under 4 KiB (Linux caps its command
+/// line at 2 KiB on x86, Xen a PV guest's at 1 KiB); the cap stops a config from having one
+/// large `APPEND`, `set root=` or submenu title copied into every entry (1024 × 1 MiB).
+pub const MAX_MENU_ENTRY_BYTES: usize = 16 * 1024;
