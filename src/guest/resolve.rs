@@ -28,6 +28,8 @@ pub enum ResolveError {
     TooManySymlinks { path: String },
     #[error("{path}: path or symlink target longer than {MAX_PATH} bytes")]
     TooLong { path: String },
+    #[error("{path}: larger than {cap} bytes")]
+    TooLarge { path: String, cap: u64 },
     #[error("{path}: empty symlink target")]
     EmptyLink { path: String },
     #[error("{path}: {source}")]
@@ -56,6 +58,37 @@ impl Resolved {
         self.mount.fs.open(&self.fs_path)
     }
 
+    /// Reads the whole file, refusing one larger than `cap` bytes (configs, fstab: small
+    /// text the guest could otherwise make huge).
+    pub fn read_capped(&self, cap: u64) -> Result<Vec<u8>, ResolveError> {
+        let fs_err = |source| ResolveError::Fs {
+            path: self.display(),
+            source,
+        };
+        let too_large = || ResolveError::TooLarge {
+            path: self.display(),
+            cap,
+        };
+        if self.stat.size > cap {
+            return Err(too_large());
+        }
+        let mut bytes = Vec::new();
+        self.open()
+            .map_err(fs_err)?
+            .take(cap.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(|e| {
+                fs_err(FsError::Io {
+                    fs: "guest",
+                    detail: e.to_string(),
+                })
+            })?;
+        if bytes.len() as u64 > cap {
+            return Err(too_large());
+        }
+        Ok(bytes)
+    }
+
     /// The canonical guest path, lossy, for messages.
     pub fn display(&self) -> String {
         display_components(&self.guest_path)
@@ -80,6 +113,20 @@ pub fn resolve_dir(table: &MountTable, path: &[u8]) -> Result<Vec<Vec<u8>>, Reso
         FileKind::Dir => Ok(r.guest_path),
         _ => Err(ResolveError::NotADirectory { path: r.display() }),
     }
+}
+
+/// Lists the directory at guest `path` (following symlinks): names and kinds, bounded by
+/// the filesystem's directory scan cap.
+pub fn list_dir(table: &MountTable, path: &[u8]) -> Result<Vec<(Vec<u8>, FileKind)>, ResolveError> {
+    let dir = resolve_dir(table, path)?;
+    let (mount, rest) = table.locate(&dir);
+    mount
+        .fs
+        .read_dir(&join_components(rest))
+        .map_err(|source| ResolveError::Fs {
+            path: display_components(&dir),
+            source,
+        })
 }
 
 /// Splits a path into its components, dropping empty ones (`//`).

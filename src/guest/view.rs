@@ -8,7 +8,6 @@ use super::mounts::MountTable;
 use super::resolve::{self, resolve_file, ResolveError};
 use super::spec::DeviceSpec;
 use crate::limits::MAX_FSTAB_BYTES;
-use std::io::Read;
 
 /// Why the guest's namespace could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -153,31 +152,15 @@ fn read_fstab(set: &DiskSet, view: &GuestView) -> Result<Option<Fstab>, ViewErro
         Err(ResolveError::NotFound { .. }) => return Ok(None),
         Err(source) => return Err(ViewError::FstabRead { dev, source }),
     };
-    let mut bytes = Vec::new();
-    let mut reader = file.open().map_err(|e| ViewError::FstabRead {
-        dev: dev.clone(),
-        source: ResolveError::Fs {
-            path: "/etc/fstab".into(),
-            source: e,
-        },
-    })?;
-    reader
-        .by_ref()
-        .take(MAX_FSTAB_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| ViewError::FstabRead {
-            dev: dev.clone(),
-            source: ResolveError::Fs {
-                path: "/etc/fstab".into(),
-                source: crate::fs::FsError::Io {
-                    fs: "guest",
-                    detail: e.to_string(),
-                },
+    let bytes = file
+        .read_capped(MAX_FSTAB_BYTES)
+        .map_err(|source| match source {
+            ResolveError::TooLarge { .. } => ViewError::FstabTooLarge { dev: dev.clone() },
+            source => ViewError::FstabRead {
+                dev: dev.clone(),
+                source,
             },
         })?;
-    if bytes.len() as u64 > MAX_FSTAB_BYTES {
-        return Err(ViewError::FstabTooLarge { dev });
-    }
     fstab::parse_fstab(&bytes)
         .map(Some)
         .map_err(|source| ViewError::Fstab { dev, source })

@@ -1,5 +1,7 @@
 //! Boot entry resolution: from what the caller asked for (`--entry`, `--kernel`/`--ramdisk`,
-//! `--root`) to the guest files to copy.
+//! `--root`, or the guest's own boot menu) to the guest files to copy.
+
+pub mod menu;
 
 use crate::entry::{BootEntry, EntrySpec};
 use crate::guest::diskset::{DiskSet, DiskSetError};
@@ -22,9 +24,13 @@ pub struct Request {
 /// The files chosen, and the arguments the guest's own configuration gives them.
 pub struct Selection {
     pub kernel: Resolved,
-    pub initrd: Option<Resolved>,
+    /// Initrds in load order, concatenated into one ramdisk (grub2 and BLS may list a
+    /// microcode archive before the initramfs; cpio archives concatenate).
+    pub initrd: Vec<Resolved>,
     /// The boot entry's own kernel arguments (empty unless it came from a menu).
     pub args: String,
+    /// The menu entry's title, when the choice came from a menu.
+    pub title: Option<String>,
     /// Where the files were found, for messages (`xvda1`).
     pub device: String,
 }
@@ -46,15 +52,26 @@ pub enum BootError {
     },
     #[error("no boot entry: give --entry=[DEV:]KERNEL[,INITRD] or --kernel=PATH")]
     NoEntry,
-    #[error("--entry {0:?} is a menu choice; menu selection from the guest's boot configuration is not supported yet: give --entry=[DEV:]KERNEL[,INITRD]")]
-    MenuUnsupported(String),
+    #[error("boot configuration {path}: {detail}")]
+    Config { path: String, detail: String },
+    #[error("no menu entry {0:?} in the guest's boot configuration")]
+    NoSuchEntry(String),
+    #[error("menu entry {0:?} does not boot a Linux kernel")]
+    NotLinux(String),
+    #[error("--entry names a menu entry, but the guest has no boot configuration (grub, extlinux or BLS)")]
+    NoMenu,
+    #[error("no boot configuration and no /boot/vmlinuz-* on any filesystem: give --entry")]
+    NoKernelFound,
 }
 
 /// Chooses the kernel and initrd on `set` as `req` asks.
 pub fn select(set: &DiskSet, req: &Request) -> Result<Selection, BootError> {
     match &req.entry {
         Some(EntrySpec::Path(e)) => select_path(set, e, req.root.as_ref()),
-        Some(EntrySpec::Menu(m)) => Err(BootError::MenuUnsupported(format!("{m:?}"))),
+        Some(EntrySpec::Menu(_)) => match menu::find_menu(set)? {
+            Some(found) => menu::select_entry(set, req, &found),
+            None => Err(BootError::NoMenu),
+        },
         None => match &req.kernel {
             Some(k) => {
                 let e = BootEntry {
@@ -64,7 +81,10 @@ pub fn select(set: &DiskSet, req: &Request) -> Result<Selection, BootError> {
                 };
                 select_path(set, &e, req.root.as_ref())
             }
-            None => Err(BootError::NoEntry),
+            None => match menu::find_menu(set)? {
+                Some(found) => menu::select_entry(set, req, &found),
+                None => menu::newest_kernel(set, req),
+            },
         },
     }
 }
@@ -115,18 +135,23 @@ fn first_with_kernel(set: &DiskSet, e: &BootEntry) -> Result<Selection, BootErro
 fn files_in(view: &GuestView, e: &BootEntry) -> Result<Selection, BootError> {
     let kernel = resolve(view, "kernel", &e.kernel)?;
     let initrd = match &e.initrd {
-        Some(p) => Some(resolve(view, "initrd", p)?),
-        None => None,
+        Some(p) => vec![resolve(view, "initrd", p)?],
+        None => Vec::new(),
     };
     Ok(Selection {
         device: kernel.mount.source.clone(),
         kernel,
         initrd,
         args: String::new(),
+        title: None,
     })
 }
 
-fn resolve(view: &GuestView, what: &'static str, path: &[u8]) -> Result<Resolved, BootError> {
+pub(crate) fn resolve(
+    view: &GuestView,
+    what: &'static str,
+    path: &[u8],
+) -> Result<Resolved, BootError> {
     resolve_file(&view.table, path).map_err(|source| {
         let notes = view.notes_covering(path);
         BootError::Resolve {
