@@ -47,7 +47,7 @@ pub enum BootError {
         what: &'static str,
         path: String,
         #[source]
-        source: ResolveError,
+        source: Box<ResolveError>,
         hint: String,
     },
     #[error("no boot entry: give --entry=[DEV:]KERNEL[,INITRD] or --kernel=PATH")]
@@ -157,7 +157,7 @@ pub(crate) fn resolve(
         BootError::Resolve {
             what,
             path: String::from_utf8_lossy(path).into_owned(),
-            source,
+            source: Box::new(source),
             hint: if notes.is_empty() {
                 String::new()
             } else {
