@@ -24,6 +24,7 @@ fn sha256(p: &Path) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+#[derive(Debug)]
 struct Boot {
     kernel: PathBuf,
     ramdisk: Option<PathBuf>,
