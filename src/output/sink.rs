@@ -97,7 +97,7 @@ fn open_path(path: &Path) -> io::Result<(File, bool)> {
     for _ in 0..OPEN_ATTEMPTS {
         match open_existing(path) {
             Ok(f) => return Ok((f, false)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => last = e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
         match create_new(path) {
