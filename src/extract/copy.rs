@@ -84,7 +84,9 @@ fn copy_stream(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(Failure::Read(e)),
         };
-        let chunk = buf.get(..n).ok_or_else(|| Failure::Read(reader_overrun()))?;
+        let chunk = buf
+            .get(..n)
+            .ok_or_else(|| Failure::Read(reader_overrun()))?;
         if n as u64 > room {
             return Err(Failure::Longer);
         }
@@ -98,11 +100,13 @@ fn copy_stream(
 }
 
 fn copy_range(out: &mut OutputFile, src: &File, offset: u64, len: u64) -> Result<(), ExtractError> {
-    let end = offset.checked_add(len).ok_or_else(|| ExtractError::BadRange {
-        file: out.path.clone(),
-        offset,
-        len,
-    })?;
+    let end = offset
+        .checked_add(len)
+        .ok_or_else(|| ExtractError::BadRange {
+            file: out.path.clone(),
+            offset,
+            len,
+        })?;
     let mut pos = offset;
     while pos < end {
         let want = usize::try_from(end - pos).map_or(RANGE_CHUNK, |n| n.min(RANGE_CHUNK));
@@ -121,7 +125,12 @@ fn copy_range(out: &mut OutputFile, src: &File, offset: u64, len: u64) -> Result
 }
 
 /// Copies up to `want` bytes at `pos`; 0 means `src` ended.
-fn range_step(out: &mut OutputFile, src: &File, pos: u64, want: usize) -> Result<u64, ExtractError> {
+fn range_step(
+    out: &mut OutputFile,
+    src: &File,
+    pos: u64,
+    want: usize,
+) -> Result<u64, ExtractError> {
     if out.try_copy_file_range {
         let mut off = pos;
         match sys::copy_file_range(src, &mut off, &out.file, want) {
@@ -133,9 +142,20 @@ fn range_step(out: &mut OutputFile, src: &File, pos: u64, want: usize) -> Result
     pread_write(out, src, pos, want)
 }
 
-fn pread_write(out: &mut OutputFile, src: &File, pos: u64, want: usize) -> Result<u64, ExtractError> {
+fn pread_write(
+    out: &mut OutputFile,
+    src: &File,
+    pos: u64,
+    want: usize,
+) -> Result<u64, ExtractError> {
     let mut buf = take_buf(out);
-    let res = pread_write_with(&out.file, src, pos, buf.get_mut(..want.min(COPY_BUFFER_SIZE)).unwrap_or_default());
+    let res = pread_write_with(
+        &out.file,
+        src,
+        pos,
+        buf.get_mut(..want.min(COPY_BUFFER_SIZE))
+            .unwrap_or_default(),
+    );
     out.buf = buf;
     match res {
         Ok(n) => Ok(n as u64),
@@ -148,7 +168,12 @@ fn pread_write(out: &mut OutputFile, src: &File, pos: u64, want: usize) -> Resul
     }
 }
 
-fn pread_write_with(mut dst: &File, src: &File, pos: u64, buf: &mut [u8]) -> Result<usize, Failure> {
+fn pread_write_with(
+    mut dst: &File,
+    src: &File,
+    pos: u64,
+    buf: &mut [u8],
+) -> Result<usize, Failure> {
     let n = loop {
         match src.read_at(buf, pos) {
             Ok(n) => break n,
@@ -156,7 +181,9 @@ fn pread_write_with(mut dst: &File, src: &File, pos: u64, buf: &mut [u8]) -> Res
             Err(e) => return Err(Failure::Read(e)),
         }
     };
-    let chunk = buf.get(..n).ok_or_else(|| Failure::Read(reader_overrun()))?;
+    let chunk = buf
+        .get(..n)
+        .ok_or_else(|| Failure::Read(reader_overrun()))?;
     dst.write_all(chunk).map_err(Failure::Write)?;
     Ok(n)
 }
@@ -278,10 +305,23 @@ mod tests {
         let mut f = dir.create("kernel").unwrap();
         let e = copy_capped(&mut f, &mut Untouchable, 1001, 1000).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains(".kernel.") && msg.ends_with("1001 bytes is over the 1000-byte size cap"), "{msg}");
+        assert!(
+            msg.contains(".kernel.") && msg.ends_with("1001 bytes is over the 1000-byte size cap"),
+            "{msg}"
+        );
         copy_capped(&mut f, &mut Cursor::new(vec![1; 600]), 600, 1000).unwrap();
         let e = copy_capped(&mut f, &mut Untouchable, 401, 1000).unwrap_err();
-        assert!(matches!(e, ExtractError::TooLarge { size: 1001, max: 1000, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                ExtractError::TooLarge {
+                    size: 1001,
+                    max: 1000,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         drop((f, dir));
         assert!(listing(tmp.path()).is_empty());
     }
@@ -292,7 +332,17 @@ mod tests {
         let mut f = dir.create("ramdisk").unwrap();
         let mut src = Cursor::new(pattern(5000));
         let e = copy_capped(&mut f, &mut src, 4000, 1 << 20).unwrap_err();
-        assert!(matches!(e, ExtractError::Longer { expected: 4000, max: 1048576, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                ExtractError::Longer {
+                    expected: 4000,
+                    max: 1048576,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(f.written() <= 4000);
         assert!(src.position() <= 4001, "read {} bytes", src.position());
     }
@@ -302,7 +352,11 @@ mod tests {
         let (_tmp, mut dir) = setup();
         let mut f = dir.create("ramdisk").unwrap();
         let e = copy_capped(&mut f, &mut Cursor::new(vec![0; 10]), 11, 100).unwrap_err();
-        assert!(e.to_string().ends_with("source ended after 10 of its stated 11 bytes"), "{e}");
+        assert!(
+            e.to_string()
+                .ends_with("source ended after 10 of its stated 11 bytes"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -313,12 +367,17 @@ mod tests {
         dir.finish(k).unwrap();
         let mut r = dir.create("ramdisk").unwrap();
         // /dev/full: every write fails with ENOSPC, from the kernel.
-        r.file = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+        r.file = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
         let data = pattern(3 << 20);
-        let e = copy_capped(&mut r, &mut Cursor::new(&data), data.len() as u64, 1 << 30).unwrap_err();
+        let e =
+            copy_capped(&mut r, &mut Cursor::new(&data), data.len() as u64, 1 << 30).unwrap_err();
         assert!(matches!(e, ExtractError::NoSpace { written: 0, .. }), "{e}");
         assert!(e.to_string().contains("output filesystem full"), "{e}");
-        let e = copy_from_file_range(&mut r, &File::open("/dev/zero").unwrap(), &[(0, 100)], 1000).unwrap_err();
+        let e = copy_from_file_range(&mut r, &File::open("/dev/zero").unwrap(), &[(0, 100)], 1000)
+            .unwrap_err();
         assert!(matches!(e, ExtractError::NoSpace { .. }), "{e}");
         assert_eq!(listing(tmp.path()).len(), 2);
         drop((r, dir));
@@ -346,12 +405,19 @@ mod tests {
 
     #[test]
     fn stream_counts_bytes_before_enospc() {
-        let mut w = FillsUp { room: 1500, got: Vec::new() };
+        let mut w = FillsUp {
+            room: 1500,
+            got: Vec::new(),
+        };
         let data = pattern(4096);
         let mut buf = vec![0; 1024];
         let mut count = 0;
-        let f = copy_stream(&mut w, &mut Cursor::new(&data), 4096, &mut buf, &mut count).unwrap_err();
-        assert!(matches!(f, Failure::Write(ref e) if e.raw_os_error() == Some(libc::ENOSPC)), "{f:?}");
+        let f =
+            copy_stream(&mut w, &mut Cursor::new(&data), 4096, &mut buf, &mut count).unwrap_err();
+        assert!(
+            matches!(f, Failure::Write(ref e) if e.raw_os_error() == Some(libc::ENOSPC)),
+            "{f:?}"
+        );
         assert_eq!(count, 1024, "the second chunk did not fit");
         assert_eq!(w.got, data[..1500]);
     }
@@ -394,7 +460,17 @@ mod tests {
         let src = File::open(&src_path).unwrap();
         let mut f = dir.create("kernel").unwrap();
         let e = copy_from_file_range(&mut f, &src, &[(900, 200)], 1000).unwrap_err();
-        assert!(matches!(e, ExtractError::Shorter { expected: 200, got: 100, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                ExtractError::Shorter {
+                    expected: 200,
+                    got: 100,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = copy_from_file_range(&mut f, &src, &[(0, 600), (0, 600)], 1000).unwrap_err();
         assert!(matches!(e, ExtractError::TooLarge { .. }), "{e}");
         let e = copy_from_file_range(&mut f, &src, &[(0, u64::MAX), (0, 2)], u64::MAX).unwrap_err();
@@ -408,7 +484,13 @@ mod tests {
         // /dev/zero is not a regular file: copy_file_range refuses, pread + write copies.
         let (_tmp, mut dir) = setup();
         let mut f = dir.create("kernel").unwrap();
-        let n = copy_from_file_range(&mut f, &File::open("/dev/zero").unwrap(), &[(0, 3 << 20)], 1 << 30).unwrap();
+        let n = copy_from_file_range(
+            &mut f,
+            &File::open("/dev/zero").unwrap(),
+            &[(0, 3 << 20)],
+            1 << 30,
+        )
+        .unwrap();
         assert_eq!(n, 3 << 20);
         assert!(!f.try_copy_file_range);
         let path = dir.finish(f).unwrap();

@@ -302,7 +302,9 @@ fn random_suffix() -> io::Result<Suffix> {
             return Ok(out);
         }
     }
-    Err(io::Error::other("random source returned too few usable bytes"))
+    Err(io::Error::other(
+        "random source returned too few usable bytes",
+    ))
 }
 
 #[cfg(test)]
@@ -334,14 +336,19 @@ pub(super) mod tests {
         let mut dir = OutputDir::prepare(Some(tmp.path())).unwrap();
         let f = dir.create("kernel").unwrap();
         let name = f.path().file_name().unwrap().to_str().unwrap().to_owned();
-        assert!(name.starts_with(".kernel.") && name.ends_with(".partial"), "{name}");
+        assert!(
+            name.starts_with(".kernel.") && name.ends_with(".partial"),
+            "{name}"
+        );
         let meta = std::fs::symlink_metadata(f.path()).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         drop(f);
         let k = written(&mut dir, "kernel", b"K");
         let kname = k.file_name().unwrap().to_str().unwrap();
         assert_eq!(kname.len(), "kernel.".len() + 6);
-        assert!(kname["kernel.".len()..].bytes().all(|b| b.is_ascii_alphanumeric()));
+        assert!(kname["kernel.".len()..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric()));
         assert_eq!(std::fs::read(&k).unwrap(), b"K");
         assert_eq!(dir.commit(), vec![k.clone()]);
         // The unfinished partial is gone, the finished file stays.
@@ -370,7 +377,10 @@ pub(super) mod tests {
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         assert!(!target.exists(), "symlink target must not be created");
         drop(dir);
-        assert!(std::fs::symlink_metadata(&link).is_ok(), "not our file: kept");
+        assert!(
+            std::fs::symlink_metadata(&link).is_ok(),
+            "not our file: kept"
+        );
     }
 
     #[test]
@@ -405,7 +415,10 @@ pub(super) mod tests {
         dir.link_into_place(&f.partial, &free).unwrap();
         assert_eq!(dir.commit(), vec![tmp.path().join("kernel.DDDDDD")]);
         assert_eq!(listing(tmp.path()), vec!["kernel.CCCCCC", "kernel.DDDDDD"]);
-        assert_eq!(std::fs::read(tmp.path().join("kernel.CCCCCC")).unwrap(), b"other");
+        assert_eq!(
+            std::fs::read(tmp.path().join("kernel.CCCCCC")).unwrap(),
+            b"other"
+        );
     }
 
     #[test]
@@ -480,7 +493,10 @@ pub(super) mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut dir = OutputDir::prepare(Some(tmp.path())).unwrap();
         for p in ["", "../x", "a/b", ".hidden", "a b", "é"] {
-            assert!(matches!(dir.create(p), Err(ExtractError::BadPrefix(_))), "{p:?}");
+            assert!(
+                matches!(dir.create(p), Err(ExtractError::BadPrefix(_))),
+                "{p:?}"
+            );
         }
         assert!(dir.create("boot_kernel").is_ok());
     }

@@ -61,7 +61,11 @@ pub enum ExtractError {
         got: u64,
     },
     #[error("{file}: source range at offset {offset} + {len} bytes overflows")]
-    BadRange { file: PathBuf, offset: u64, len: u64 },
+    BadRange {
+        file: PathBuf,
+        offset: u64,
+        len: u64,
+    },
     #[error("{file}: error reading the source: {source}")]
     Read { file: PathBuf, source: io::Error },
     #[error("{file}: output filesystem full after {written} bytes")]

@@ -44,7 +44,10 @@ pub fn rename_noreplace(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Resu
 /// True when `rename_noreplace` failed because the kernel or filesystem lacks it, so
 /// `link` + `unlink` should be used instead.
 pub fn noreplace_unsupported(e: &io::Error) -> bool {
-    matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP))
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP)
+    )
 }
 
 /// Hard-links `from` to `to` within `dir`; fails with `EEXIST`, never replaces.
@@ -62,8 +65,8 @@ pub fn unlink(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
 
 /// `copy_file_range` from `src` at `*off` to `dst` at its file position; advances `*off`.
 pub fn copy_file_range(src: &File, off: &mut u64, dst: &File, len: usize) -> io::Result<usize> {
-    let mut off_in = libc::loff_t::try_from(*off)
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mut off_in =
+        libc::loff_t::try_from(*off).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: `off_in` is a valid loff_t the kernel updates; a null `off_out` means "use and
     // advance dst's file position".
     let r = unsafe {

@@ -22,7 +22,12 @@ pub const LIBXL_MAX_ITEM: usize = 4096 * 2 - 1;
 /// Renders the simple (`sep == b'\n'`) or simple0 (`sep == 0`) result.
 pub fn render(result: &BootResult, sep: u8) -> Result<Vec<u8>, OutputError> {
     let mut out = Vec::new();
-    path_item(&mut out, "kernel", result.kernel.as_os_str().as_bytes(), sep)?;
+    path_item(
+        &mut out,
+        "kernel",
+        result.kernel.as_os_str().as_bytes(),
+        sep,
+    )?;
     if let Some(ramdisk) = &result.ramdisk {
         path_item(&mut out, "ramdisk", ramdisk.as_os_str().as_bytes(), sep)?;
     }
@@ -34,7 +39,12 @@ pub fn render(result: &BootResult, sep: u8) -> Result<Vec<u8>, OutputError> {
 }
 
 /// Like [`item`], refusing leading whitespace libxl would strip.
-fn path_item(out: &mut Vec<u8>, field: &'static str, value: &[u8], sep: u8) -> Result<(), OutputError> {
+fn path_item(
+    out: &mut Vec<u8>,
+    field: &'static str,
+    value: &[u8],
+    sep: u8,
+) -> Result<(), OutputError> {
     if value.first().is_some_and(|&b| is_c_space(b)) {
         return Err(OutputError::LeadingSpace { field });
     }
@@ -105,7 +115,10 @@ mod tests {
             render(&r, 0).unwrap(),
             b"kernel /d/kernel.a\0ramdisk /d/ramdisk.b\0args root=/dev/xvda1 ro\0\0"
         );
-        assert_eq!(render(&result("/k", None, ""), 0).unwrap(), b"kernel /k\0\0");
+        assert_eq!(
+            render(&result("/k", None, ""), 0).unwrap(),
+            b"kernel /k\0\0"
+        );
     }
 
     #[test]
@@ -124,7 +137,10 @@ mod tests {
             assert!(e.to_string().starts_with("args contains a NUL byte"), "{e}");
         }
         let e = render(&result("/k\nx", None, ""), b'\n').unwrap_err();
-        assert!(e.to_string().starts_with("kernel contains a newline"), "{e}");
+        assert!(
+            e.to_string().starts_with("kernel contains a newline"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -142,7 +158,10 @@ mod tests {
     #[test]
     fn leading_space_in_path_refused_in_args_kept() {
         let e = render(&result(" /k", None, ""), 0).unwrap_err();
-        assert_eq!(e.to_string(), "kernel path starts with whitespace, which libxl strips");
+        assert_eq!(
+            e.to_string(),
+            "kernel path starts with whitespace, which libxl strips"
+        );
         assert_eq!(
             render(&result("/k", None, " ro"), 0).unwrap(),
             b"kernel /k\0args  ro\0\0"

@@ -173,13 +173,19 @@ mod tests {
         let reader_path = fifo.clone();
         let reader = std::thread::spawn(move || {
             let mut got = Vec::new();
-            File::open(reader_path).unwrap().read_to_end(&mut got).unwrap();
+            File::open(reader_path)
+                .unwrap()
+                .read_to_end(&mut got)
+                .unwrap();
             got
         });
         write_result(Some(&fifo), b"linux (kernel /k)").unwrap();
         assert_eq!(reader.join().unwrap(), b"linux (kernel /k)");
         let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
-        assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kind), "still a FIFO");
+        assert!(
+            std::os::unix::fs::FileTypeExt::is_fifo(&kind),
+            "still a FIFO"
+        );
     }
 
     #[test]
@@ -248,6 +254,9 @@ mod tests {
     fn directory_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let e = write_result(Some(dir.path()), b"x").unwrap_err();
-        assert!(e.to_string().contains(&dir.path().display().to_string()), "{e}");
+        assert!(
+            e.to_string().contains(&dir.path().display().to_string()),
+            "{e}"
+        );
     }
 }

@@ -86,7 +86,12 @@ fn quoted_into(out: &mut Vec<u8>, value: &[u8]) {
 
 /// `\ooo`: always three digits, so the escape ends before the next byte whatever it is.
 fn octal_into(out: &mut Vec<u8>, b: u8) {
-    out.extend_from_slice(&[b'\\', b'0' + (b >> 6), b'0' + ((b >> 3) & 7), b'0' + (b & 7)]);
+    out.extend_from_slice(&[
+        b'\\',
+        b'0' + (b >> 6),
+        b'0' + ((b >> 3) & 7),
+        b'0' + (b & 7),
+    ]);
 }
 
 #[cfg(test)]
@@ -152,6 +157,9 @@ mod tests {
             let v = [b'a', b, b'z'];
             assert_eq!(value(&v)[0], b'\'', "byte {b:#x}");
         }
-        assert_eq!(value(b"/boot/vmlinuz-6.1_x.y:z=@~%&$^*+,-?"), b"/boot/vmlinuz-6.1_x.y:z=@~%&$^*+,-?");
+        assert_eq!(
+            value(b"/boot/vmlinuz-6.1_x.y:z=@~%&$^*+,-?"),
+            b"/boot/vmlinuz-6.1_x.y:z=@~%&$^*+,-?"
+        );
     }
 }
