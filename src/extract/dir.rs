@@ -38,8 +38,8 @@ pub struct OutputDir {
     cleanup: Cleanup,
 }
 
-/// A file being written, still under its partial name.
-#[derive(Debug)]
+/// A file being written, still under its partial name. Finish it with the
+/// [`OutputDir::finish`] of the directory that created it.
 pub struct OutputFile {
     pub(super) file: File,
     pub(super) path: PathBuf,
@@ -51,6 +51,16 @@ pub struct OutputFile {
     prefix: String,
     suffix: Suffix,
     partial: CString,
+}
+
+impl std::fmt::Debug for OutputFile {
+    /// Without the 1 MiB buffer.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutputFile")
+            .field("path", &self.path)
+            .field("written", &self.written)
+            .finish_non_exhaustive()
+    }
 }
 
 impl OutputFile {
