@@ -17,3 +17,4 @@ pub mod inspect;
 pub mod limits;
 pub mod output;
 pub mod partition;
+pub mod privdrop;

@@ -1,2 +1,0 @@
-//! Extraction: copy the resolved kernel and initrd into the output directory, capped in
-//! size, created safely. Implemented by the front-end issue.

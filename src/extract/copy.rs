@@ -1,0 +1,501 @@
+//! Copying into an [`OutputFile`], capped: refused up front when the stated size is over
+//! the cap, stopped as soon as the source gives more than it stated, failed when it gives
+//! less. The cap counts everything written to the file, across calls.
+
+use super::dir::OutputFile;
+use super::{sys, ExtractError};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
+
+/// Size of the reusable copy buffer: large enough that a syscall per chunk costs nothing
+/// next to the I/O, small enough to be irrelevant to dom0's memory.
+pub const COPY_BUFFER_SIZE: usize = 1 << 20;
+
+/// Bytes asked of one `copy_file_range` call; it may copy fewer, and we loop.
+const RANGE_CHUNK: usize = 1 << 30;
+
+/// Copies `expected_size` bytes from `reader` into `out`. Refuses before reading when
+/// that would take the file over `max`; fails if the reader gives more or fewer bytes.
+/// Returns the bytes copied (= `expected_size`).
+pub fn copy_capped(
+    out: &mut OutputFile,
+    reader: &mut dyn Read,
+    expected_size: u64,
+    max: u64,
+) -> Result<u64, ExtractError> {
+    check_cap(out, expected_size, max)?;
+    let mut buf = take_buf(out);
+    let mut count = 0;
+    let res = copy_stream(&mut out.file, reader, expected_size, &mut buf, &mut count);
+    out.buf = buf;
+    out.written = out.written.saturating_add(count);
+    res.map_err(|f| stream_error(out, f, expected_size, max))?;
+    Ok(count)
+}
+
+/// Copies byte ranges `(offset, len)` of `src`, in order, into `out`: with
+/// `copy_file_range` (no copy through user space, reflinks where the filesystem can) and
+/// `pread` + `write` where the kernel or filesystem cannot. Refuses before copying when
+/// the ranges add up to more than `max`; fails if `src` ends inside a range. Returns the
+/// bytes copied.
+pub fn copy_from_file_range(
+    out: &mut OutputFile,
+    src: &File,
+    ranges: &[(u64, u64)],
+    max: u64,
+) -> Result<u64, ExtractError> {
+    let total = ranges
+        .iter()
+        .try_fold(0u64, |sum, &(_, len)| sum.checked_add(len))
+        .ok_or_else(|| too_large(out, u64::MAX, max))?;
+    check_cap(out, total, max)?;
+    for &(offset, len) in ranges {
+        copy_range(out, src, offset, len)?;
+    }
+    Ok(total)
+}
+
+/// Why a stream copy stopped.
+#[derive(Debug)]
+enum Failure {
+    Read(io::Error),
+    Write(io::Error),
+    Longer,
+    Shorter(u64),
+}
+
+/// Copies until EOF, asking for at most one byte past `expected` so an over-long source
+/// is caught without reading (or writing) more than a byte of excess. `count` tracks the
+/// bytes written, also on failure.
+fn copy_stream(
+    w: &mut dyn Write,
+    r: &mut dyn Read,
+    expected: u64,
+    buf: &mut [u8],
+    count: &mut u64,
+) -> Result<(), Failure> {
+    loop {
+        let room = expected.saturating_sub(*count);
+        let want = usize::try_from(room.saturating_add(1)).map_or(buf.len(), |n| n.min(buf.len()));
+        let n = match r.read(buf.get_mut(..want).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Failure::Read(e)),
+        };
+        let chunk = buf
+            .get(..n)
+            .ok_or_else(|| Failure::Read(reader_overrun()))?;
+        if n as u64 > room {
+            return Err(Failure::Longer);
+        }
+        w.write_all(chunk).map_err(Failure::Write)?;
+        *count += n as u64;
+    }
+    match *count == expected {
+        true => Ok(()),
+        false => Err(Failure::Shorter(*count)),
+    }
+}
+
+fn copy_range(out: &mut OutputFile, src: &File, offset: u64, len: u64) -> Result<(), ExtractError> {
+    let end = offset
+        .checked_add(len)
+        .ok_or_else(|| ExtractError::BadRange {
+            file: out.path.clone(),
+            offset,
+            len,
+        })?;
+    let mut pos = offset;
+    while pos < end {
+        let want = usize::try_from(end - pos).map_or(RANGE_CHUNK, |n| n.min(RANGE_CHUNK));
+        let n = range_step(out, src, pos, want)?;
+        if n == 0 {
+            return Err(ExtractError::Shorter {
+                file: out.path.clone(),
+                expected: len,
+                got: pos - offset,
+            });
+        }
+        pos = pos.saturating_add(n);
+        out.written = out.written.saturating_add(n);
+    }
+    Ok(())
+}
+
+/// Copies up to `want` bytes at `pos`; 0 means `src` ended.
+fn range_step(
+    out: &mut OutputFile,
+    src: &File,
+    pos: u64,
+    want: usize,
+) -> Result<u64, ExtractError> {
+    if out.try_copy_file_range {
+        let mut off = pos;
+        match sys::copy_file_range(src, &mut off, &out.file, want) {
+            Ok(n) => return Ok(n as u64),
+            Err(e) if copy_file_range_unsupported(&e) => out.try_copy_file_range = false,
+            Err(e) => return Err(write_error(out, e)),
+        }
+    }
+    pread_write(out, src, pos, want)
+}
+
+fn pread_write(
+    out: &mut OutputFile,
+    src: &File,
+    pos: u64,
+    want: usize,
+) -> Result<u64, ExtractError> {
+    let mut buf = take_buf(out);
+    let res = pread_write_with(
+        &out.file,
+        src,
+        pos,
+        buf.get_mut(..want.min(COPY_BUFFER_SIZE))
+            .unwrap_or_default(),
+    );
+    out.buf = buf;
+    match res {
+        Ok(n) => Ok(n as u64),
+        Err(Failure::Read(source)) => Err(ExtractError::Read {
+            file: out.path.clone(),
+            source,
+        }),
+        Err(Failure::Write(e)) => Err(write_error(out, e)),
+        Err(Failure::Longer | Failure::Shorter(_)) => Ok(0),
+    }
+}
+
+fn pread_write_with(
+    mut dst: &File,
+    src: &File,
+    pos: u64,
+    buf: &mut [u8],
+) -> Result<usize, Failure> {
+    let n = loop {
+        match src.read_at(buf, pos) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Failure::Read(e)),
+        }
+    };
+    let chunk = buf
+        .get(..n)
+        .ok_or_else(|| Failure::Read(reader_overrun()))?;
+    dst.write_all(chunk).map_err(Failure::Write)?;
+    Ok(n)
+}
+
+/// Errors after which `pread` + `write` can still do the copy: no syscall (< 4.5), a
+/// cross-filesystem copy (< 5.3, ≥ 5.19 on some filesystems), a source that is not a
+/// regular file (a block device), or a filesystem without support.
+fn copy_file_range_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSYS | libc::EXDEV | libc::EINVAL | libc::EOPNOTSUPP)
+    )
+}
+
+fn check_cap(out: &OutputFile, size: u64, max: u64) -> Result<(), ExtractError> {
+    let total = out.written.saturating_add(size);
+    match total > max {
+        true => Err(too_large(out, total, max)),
+        false => Ok(()),
+    }
+}
+
+fn too_large(out: &OutputFile, size: u64, max: u64) -> ExtractError {
+    ExtractError::TooLarge {
+        file: out.path.clone(),
+        size,
+        max,
+    }
+}
+
+/// The file's buffer, allocated once on first use.
+fn take_buf(out: &mut OutputFile) -> Vec<u8> {
+    let mut buf = std::mem::take(&mut out.buf);
+    if buf.len() != COPY_BUFFER_SIZE {
+        buf = vec![0; COPY_BUFFER_SIZE];
+    }
+    buf
+}
+
+fn stream_error(out: &OutputFile, f: Failure, expected: u64, max: u64) -> ExtractError {
+    let file = out.path.clone();
+    match f {
+        Failure::Read(source) => ExtractError::Read { file, source },
+        Failure::Write(e) => write_error(out, e),
+        Failure::Longer => ExtractError::Longer {
+            file,
+            expected,
+            max,
+        },
+        Failure::Shorter(got) => ExtractError::Shorter {
+            file,
+            expected,
+            got,
+        },
+    }
+}
+
+/// A full filesystem (or quota) gets its own message: it is the likely failure, and the
+/// one an admin can fix.
+fn write_error(out: &OutputFile, source: io::Error) -> ExtractError {
+    let file = out.path.clone();
+    match source.raw_os_error() {
+        Some(libc::ENOSPC | libc::EDQUOT) => ExtractError::NoSpace {
+            file,
+            written: out.written,
+        },
+        _ => ExtractError::Write { file, source },
+    }
+}
+
+fn reader_overrun() -> io::Error {
+    io::Error::other("reader returned more bytes than the buffer holds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::dir::tests::listing;
+    use super::super::OutputDir;
+    use super::*;
+    use std::io::Cursor;
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    fn setup() -> (tempfile::TempDir, OutputDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = OutputDir::prepare(Some(tmp.path())).unwrap();
+        (tmp, dir)
+    }
+
+    /// A reader that must never be read.
+    struct Untouchable;
+    impl Read for Untouchable {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            panic!("read although the size was over the cap");
+        }
+    }
+
+    #[test]
+    fn copies_exactly_and_reuses_its_buffer() {
+        let (_tmp, mut dir) = setup();
+        let data = pattern(3 * COPY_BUFFER_SIZE + 17);
+        let mut f = dir.create("kernel").unwrap();
+        let n = copy_capped(&mut f, &mut Cursor::new(&data[..100]), 100, 1 << 30).unwrap();
+        assert_eq!(n, 100);
+        let buf_ptr = f.buf.as_ptr();
+        let rest = &data[100..];
+        copy_capped(&mut f, &mut Cursor::new(rest), rest.len() as u64, 1 << 30).unwrap();
+        assert_eq!(f.buf.as_ptr(), buf_ptr, "one buffer per file");
+        assert_eq!(f.written(), data.len() as u64);
+        let path = dir.finish(f).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), data);
+    }
+
+    #[test]
+    fn over_cap_refused_before_reading() {
+        let (tmp, mut dir) = setup();
+        let mut f = dir.create("kernel").unwrap();
+        let e = copy_capped(&mut f, &mut Untouchable, 1001, 1000).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(".kernel.") && msg.ends_with("1001 bytes is over the 1000-byte size cap"),
+            "{msg}"
+        );
+        copy_capped(&mut f, &mut Cursor::new(vec![1; 600]), 600, 1000).unwrap();
+        let e = copy_capped(&mut f, &mut Untouchable, 401, 1000).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ExtractError::TooLarge {
+                    size: 1001,
+                    max: 1000,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        drop((f, dir));
+        assert!(listing(tmp.path()).is_empty());
+    }
+
+    #[test]
+    fn longer_source_stopped_after_one_extra_byte() {
+        let (_tmp, mut dir) = setup();
+        let mut f = dir.create("ramdisk").unwrap();
+        let mut src = Cursor::new(pattern(5000));
+        let e = copy_capped(&mut f, &mut src, 4000, 1 << 20).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ExtractError::Longer {
+                    expected: 4000,
+                    max: 1048576,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(f.written() <= 4000);
+        assert!(src.position() <= 4001, "read {} bytes", src.position());
+    }
+
+    #[test]
+    fn shorter_source_fails() {
+        let (_tmp, mut dir) = setup();
+        let mut f = dir.create("ramdisk").unwrap();
+        let e = copy_capped(&mut f, &mut Cursor::new(vec![0; 10]), 11, 100).unwrap_err();
+        assert!(
+            e.to_string()
+                .ends_with("source ended after 10 of its stated 11 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn full_filesystem_fails_cleanly_and_leaves_nothing() {
+        let (tmp, mut dir) = setup();
+        let mut k = dir.create("kernel").unwrap();
+        copy_capped(&mut k, &mut Cursor::new(b"K".to_vec()), 1, 10).unwrap();
+        dir.finish(k).unwrap();
+        let mut r = dir.create("ramdisk").unwrap();
+        // /dev/full: every write fails with ENOSPC, from the kernel.
+        r.file = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let data = pattern(3 << 20);
+        let e =
+            copy_capped(&mut r, &mut Cursor::new(&data), data.len() as u64, 1 << 30).unwrap_err();
+        assert!(matches!(e, ExtractError::NoSpace { written: 0, .. }), "{e}");
+        assert!(e.to_string().contains("output filesystem full"), "{e}");
+        let e = copy_from_file_range(&mut r, &File::open("/dev/zero").unwrap(), &[(0, 100)], 1000)
+            .unwrap_err();
+        assert!(matches!(e, ExtractError::NoSpace { .. }), "{e}");
+        assert_eq!(listing(tmp.path()).len(), 2);
+        drop((r, dir));
+        assert!(listing(tmp.path()).is_empty());
+    }
+
+    /// Accepts `room` bytes, then reports a full disk.
+    struct FillsUp {
+        room: usize,
+        got: Vec<u8>,
+    }
+    impl Write for FillsUp {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            let n = b.len().min(self.room - self.got.len());
+            if n == 0 {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            self.got.extend_from_slice(&b[..n]);
+            Ok(n)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn stream_counts_bytes_before_enospc() {
+        let mut w = FillsUp {
+            room: 1500,
+            got: Vec::new(),
+        };
+        let data = pattern(4096);
+        let mut buf = vec![0; 1024];
+        let mut count = 0;
+        let f =
+            copy_stream(&mut w, &mut Cursor::new(&data), 4096, &mut buf, &mut count).unwrap_err();
+        assert!(
+            matches!(f, Failure::Write(ref e) if e.raw_os_error() == Some(libc::ENOSPC)),
+            "{f:?}"
+        );
+        assert_eq!(count, 1024, "the second chunk did not fit");
+        assert_eq!(w.got, data[..1500]);
+    }
+
+    fn ranges_copy(use_copy_file_range: bool) {
+        let (tmp, mut dir) = setup();
+        let data = pattern(5 << 20);
+        let src_path = tmp.path().join("disk.img");
+        std::fs::write(&src_path, &data).unwrap();
+        let src = File::open(&src_path).unwrap();
+        let ranges = [(100u64, 5000u64), (0, 10), (3 << 20, (1 << 20) + 3), (7, 0)];
+        let mut f = dir.create("kernel").unwrap();
+        f.try_copy_file_range = use_copy_file_range;
+        let n = copy_from_file_range(&mut f, &src, &ranges, 1 << 30).unwrap();
+        let want: Vec<u8> = ranges
+            .iter()
+            .flat_map(|&(o, l)| data[o as usize..(o + l) as usize].to_vec())
+            .collect();
+        assert_eq!(n, want.len() as u64);
+        assert_eq!(f.written(), n);
+        let path = dir.finish(f).unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), want);
+    }
+
+    #[test]
+    fn file_ranges_with_copy_file_range() {
+        ranges_copy(true);
+    }
+
+    #[test]
+    fn file_ranges_with_pread_fallback() {
+        ranges_copy(false);
+    }
+
+    #[test]
+    fn file_range_errors() {
+        let (tmp, mut dir) = setup();
+        let src_path = tmp.path().join("disk.img");
+        std::fs::write(&src_path, pattern(1000)).unwrap();
+        let src = File::open(&src_path).unwrap();
+        let mut f = dir.create("kernel").unwrap();
+        let e = copy_from_file_range(&mut f, &src, &[(900, 200)], 1000).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ExtractError::Shorter {
+                    expected: 200,
+                    got: 100,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = copy_from_file_range(&mut f, &src, &[(0, 600), (0, 600)], 1000).unwrap_err();
+        assert!(matches!(e, ExtractError::TooLarge { .. }), "{e}");
+        let e = copy_from_file_range(&mut f, &src, &[(0, u64::MAX), (0, 2)], u64::MAX).unwrap_err();
+        assert!(matches!(e, ExtractError::TooLarge { .. }), "{e}");
+        let e = copy_from_file_range(&mut f, &src, &[(u64::MAX, 2)], u64::MAX).unwrap_err();
+        assert!(matches!(e, ExtractError::BadRange { .. }), "{e}");
+    }
+
+    #[test]
+    fn block_device_like_source_falls_back() {
+        // /dev/zero is not a regular file: copy_file_range refuses, pread + write copies.
+        let (_tmp, mut dir) = setup();
+        let mut f = dir.create("kernel").unwrap();
+        let n = copy_from_file_range(
+            &mut f,
+            &File::open("/dev/zero").unwrap(),
+            &[(0, 3 << 20)],
+            1 << 30,
+        )
+        .unwrap();
+        assert_eq!(n, 3 << 20);
+        assert!(!f.try_copy_file_range);
+        let path = dir.finish(f).unwrap();
+        let got = std::fs::read(path).unwrap();
+        assert_eq!(got.len(), 3 << 20);
+        assert!(got.iter().all(|&b| b == 0));
+    }
+}

@@ -1,0 +1,105 @@
+//! Thin, safe wrappers over the directory-relative system calls extraction needs. Raw
+//! `syscall` where glibc's wrapper is recent (renameat2 2.28, getrandom 2.25,
+//! copy_file_range 2.27), so the binary runs on old dom0 distributions too.
+
+use std::ffi::{CStr, CString};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd};
+
+/// `name` as a C string; a NUL inside is an `InvalidInput` error.
+pub fn cstring(name: &str) -> io::Result<CString> {
+    CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))
+}
+
+/// Creates `name` in `dir`: exclusive, never through a symlink, mode 0600, write-only.
+pub fn create_excl(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<File> {
+    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_WRONLY | libc::O_CLOEXEC;
+    // SAFETY: `name` is NUL-terminated; the mode argument is read because of O_CREAT.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, 0o600 as libc::c_uint) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor nobody else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// `renameat2(RENAME_NOREPLACE)` within `dir`: fails with `EEXIST` instead of replacing.
+pub fn rename_noreplace(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Result<()> {
+    let d = dir.as_raw_fd();
+    // SAFETY: both names are NUL-terminated; the kernel only reads them.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_renameat2,
+            d,
+            from.as_ptr(),
+            d,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    check(r)
+}
+
+/// True when `rename_noreplace` failed because the kernel or filesystem lacks it, so
+/// `link` + `unlink` should be used instead.
+pub fn noreplace_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENOSYS | libc::EINVAL | libc::EOPNOTSUPP)
+    )
+}
+
+/// Hard-links `from` to `to` within `dir`; fails with `EEXIST`, never replaces.
+pub fn link(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Result<()> {
+    let d = dir.as_raw_fd();
+    // SAFETY: both names are NUL-terminated; flags 0 = do not follow a symlink `from`.
+    check(unsafe { libc::linkat(d, from.as_ptr(), d, to.as_ptr(), 0) }.into())
+}
+
+/// Removes `name` (not a directory) from `dir`.
+pub fn unlink(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
+    // SAFETY: `name` is NUL-terminated.
+    check(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) }.into())
+}
+
+/// `copy_file_range` from `src` at `*off` to `dst` at its file position; advances `*off`.
+pub fn copy_file_range(src: &File, off: &mut u64, dst: &File, len: usize) -> io::Result<usize> {
+    let mut off_in =
+        libc::loff_t::try_from(*off).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: `off_in` is a valid loff_t the kernel updates; a null `off_out` means "use and
+    // advance dst's file position".
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_copy_file_range,
+            src.as_raw_fd(),
+            &mut off_in as *mut libc::loff_t,
+            dst.as_raw_fd(),
+            std::ptr::null_mut::<libc::loff_t>(),
+            len,
+            0u32,
+        )
+    };
+    let n = usize::try_from(r).map_err(|_| io::Error::last_os_error())?;
+    *off = u64::try_from(off_in).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+    Ok(n)
+}
+
+/// Fills `buf` with random bytes: `getrandom(2)`, else `/dev/urandom` on kernels before 3.17.
+pub fn random_bytes(buf: &mut [u8]) -> io::Result<()> {
+    // SAFETY: `buf` is valid for `buf.len()` writable bytes.
+    let r = unsafe { libc::syscall(libc::SYS_getrandom, buf.as_mut_ptr(), buf.len(), 0u32) };
+    match usize::try_from(r) {
+        Ok(n) if n == buf.len() => Ok(()),
+        // Short reads only happen for large requests or on a signal; take the simple path.
+        _ => File::open("/dev/urandom")?.read_exact(buf),
+    }
+}
+
+fn check(r: libc::c_long) -> io::Result<()> {
+    if r == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
