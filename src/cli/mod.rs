@@ -1,3 +1,40 @@
-//! The binary's edge: argument parsing (clap) and error reporting (anyhow).
+//! The binary's edge: argument parsing (clap), wiring of the library's stages, and error
+//! reporting (anyhow).
 
 pub mod args;
+pub mod boot;
+pub mod disks;
+
+use anyhow::Context;
+use args::Args;
+use domuloader::entry::parse_entry;
+
+/// Runs one invocation.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let entry = args.entry.as_deref().map(parse_entry).transpose()?;
+    if args.inspect {
+        return inspect(&args);
+    }
+    let req = boot::request(&args, entry.clone())?;
+    let set = disks::open(&args, entry.as_ref())?;
+    let outputs = match args.dryrun {
+        true => None,
+        false => Some(boot::Outputs::open(&args)?),
+    };
+    boot::boot(&args, &set, &req, outputs)
+}
+
+fn inspect(args: &Args) -> anyhow::Result<()> {
+    let path = args.disk.as_deref().context("no disk given (PHYSDISK)")?;
+    let disk = domuloader::disk::Disk::open(path)?;
+    let report = domuloader::inspect::inspect(&disk)?;
+    match args.output_format.as_deref() {
+        Some("json") => println!("{}", serde_json::to_string(&report).context("json")?),
+        None | Some("text") => print!("{report}"),
+        Some(other) => anyhow::bail!("--inspect: unknown output format {other:?} (text or json)"),
+    }
+    if let Some(e) = report.outside_disk(disk.size()) {
+        return Err(e.into());
+    }
+    Ok(())
+}
