@@ -32,6 +32,7 @@ fn main() -> ExitCode {
     };
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<cli::runas::AlreadyReported>().is_some() => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("domuloader: {e:#}");
             ExitCode::FAILURE

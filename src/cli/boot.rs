@@ -1,19 +1,24 @@
 //! The boot itself: choose the files, copy them into the output directory under the size
 //! cap, and write the result once, only when everything succeeded.
+//!
+//! Split in two so that `--runas` can run the first half in an unprivileged child:
+//! [`Outputs::open`] (privileged: directory, both output files, result sink) and
+//! [`extract`] (guest parsing and copying into the already open files) and
+//! [`Outputs::finish`] (renames, result, commit).
 
 use super::args::Args;
 use anyhow::Context;
 use domuloader::boot::{self, Request, Selection};
 use domuloader::entry::EntrySpec;
-use domuloader::extract::{copy_capped, OutputDir};
+use domuloader::extract::{copy_capped, OutputDir, OutputFile};
 use domuloader::guest::diskset::DiskSet;
 use domuloader::guest::resolve::Resolved;
 use domuloader::guest::spec::DeviceSpec;
 use domuloader::limits::DEFAULT_MAX_FILE_SIZE;
 use domuloader::output::sink::ResultSink;
 use domuloader::output::{render, BootResult, Format};
+use serde::{Deserialize, Serialize};
 use std::io::Read;
-use std::path::PathBuf;
 
 /// What the caller asked for, as the library's request.
 pub fn request(args: &Args, entry: Option<EntrySpec>) -> anyhow::Result<Request> {
@@ -31,66 +36,105 @@ pub fn request(args: &Args, entry: Option<EntrySpec>) -> anyhow::Result<Request>
     })
 }
 
-/// Outputs opened before any guest data is parsed, so that `--runas` can drop privileges
-/// right after, and a result is written only at the very end.
+/// Everything we write, opened before any guest byte is parsed. Dropping it without
+/// [`Outputs::finish`] removes every file it created.
 pub struct Outputs {
-    pub dir: OutputDir,
-    pub sink: ResultSink,
-    pub format: Format,
+    dir: OutputDir,
+    sink: ResultSink,
+    format: Format,
+    pub kernel: OutputFile,
+    pub ramdisk: OutputFile,
+}
+
+/// What the extraction produced, besides the bytes in the output files.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Extracted {
+    pub has_ramdisk: bool,
+    pub cmdline: String,
+    /// domUloader's "Copy kernel … for booting" line, without the output file names.
+    pub kernel_from: String,
+    pub device: String,
 }
 
 impl Outputs {
     pub fn open(args: &Args) -> anyhow::Result<Outputs> {
         let format: Format = args.output_format.as_deref().unwrap_or("sxp").parse()?;
-        let dir = OutputDir::prepare(args.output_directory.as_deref())?;
+        let mut dir = OutputDir::prepare(args.output_directory.as_deref())?;
+        let kernel = dir.create("kernel")?;
+        let ramdisk = dir.create("ramdisk")?;
         let sink = ResultSink::open(args.output.as_deref())?;
-        Ok(Outputs { dir, sink, format })
+        Ok(Outputs {
+            dir,
+            sink,
+            format,
+            kernel,
+            ramdisk,
+        })
+    }
+
+    /// Renames the finished files into place, writes the result once, and keeps the files.
+    pub fn finish(mut self, args: &Args, x: &Extracted) -> anyhow::Result<()> {
+        let kernel = self.dir.finish(self.kernel)?;
+        let ramdisk = match x.has_ramdisk {
+            true => Some(self.dir.finish(self.ramdisk)?),
+            false => None, // never finished: commit removes it
+        };
+        let result = BootResult {
+            kernel: kernel.clone(),
+            ramdisk: ramdisk.clone(),
+            args: x.cmdline.clone(),
+        };
+        let bytes = render(&result, self.format)?;
+        if !args.quiet {
+            let mut line = format!(
+                "Copy kernel {} from {} to {} for booting",
+                x.kernel_from,
+                x.device,
+                kernel.display()
+            );
+            if let Some(r) = &ramdisk {
+                line.push_str(&format!(" (ramdisk {})", r.display()));
+            }
+            announce(args, &line);
+        }
+        self.sink.write(&bytes)?;
+        self.dir.commit();
+        Ok(())
     }
 }
 
-/// Chooses, copies and reports. On any error the output directory guard removes every
-/// file this run created and the result sink is never written.
-pub fn boot(args: &Args, set: &DiskSet, req: &Request, out: Option<Outputs>) -> anyhow::Result<()> {
+/// Chooses the files and copies them into `files` (kernel, ramdisk); with no files
+/// (`--dryrun`) only reports what it would copy.
+pub fn extract(
+    args: &Args,
+    set: &DiskSet,
+    req: &Request,
+    files: Option<(&mut OutputFile, &mut OutputFile)>,
+) -> anyhow::Result<Extracted> {
     let sel = boot::select(set, req)?;
-    let cmdline = join_args(&sel.args, args.args.as_deref());
-    for fs_warning in set
-        .filesystems()
-        .iter()
-        .flat_map(|(_, f)| f.warnings().to_vec())
-    {
-        if !args.quiet {
-            eprintln!("domuloader: warning: {fs_warning}");
+    if !args.quiet {
+        for (_, fs) in set.filesystems() {
+            for w in fs.warnings() {
+                eprintln!("domuloader: warning: {w}");
+            }
         }
     }
-    let Some(mut out) = out else {
+    let x = Extracted {
+        has_ramdisk: !sel.initrd.is_empty(),
+        cmdline: join_args(&sel.args, args.args.as_deref()),
+        kernel_from: sel.kernel.display(),
+        device: sel.device.clone(),
+    };
+    let Some((kernel, ramdisk)) = files else {
         if !args.quiet {
-            eprintln!("{}", describe(&sel, "would copy"));
+            eprintln!("{}", describe(&sel));
         }
-        return Ok(());
+        return Ok(x);
     };
     let max = args.max_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
-    let kernel = copy(
-        &mut out.dir,
-        "kernel",
-        std::slice::from_ref(&sel.kernel),
-        max,
-    )?;
-    let ramdisk = match sel.initrd.is_empty() {
-        true => None,
-        false => Some(copy(&mut out.dir, "ramdisk", &sel.initrd, max)?),
-    };
-    let result = BootResult {
-        kernel: kernel.clone(),
-        ramdisk: ramdisk.clone(),
-        args: cmdline,
-    };
-    let bytes = render(&result, out.format)?;
-    if !args.quiet {
-        announce(args, &sel, &kernel, ramdisk.as_ref());
-    }
-    out.sink.write(&bytes)?;
-    out.dir.commit();
-    Ok(())
+    copy(kernel, "kernel", std::slice::from_ref(&sel.kernel), max)?;
+    copy(ramdisk, "ramdisk", &sel.initrd, max)?;
+    Ok(x)
 }
 
 /// The menu entry's own arguments, then the caller's (pygrub: `--args` is appended).
@@ -103,58 +147,58 @@ fn join_args(own: &str, extra: Option<&str>) -> String {
     }
 }
 
-/// Copies `files` (several initrds are concatenated) into a new `PREFIX.XXXXXX`.
-fn copy(
-    dir: &mut OutputDir,
-    prefix: &str,
-    files: &[Resolved],
-    max: u64,
-) -> anyhow::Result<PathBuf> {
-    let mut out = dir.create(prefix)?;
+/// Copies `files` (several initrds are concatenated) into `out`, under the cap in total.
+fn copy(out: &mut OutputFile, what: &str, files: &[Resolved], max: u64) -> anyhow::Result<()> {
     for f in files {
         let mut reader: Box<dyn Read + '_> = f.open().with_context(|| f.display())?;
         let limit = max.saturating_sub(out.written());
-        copy_capped(&mut out, &mut reader, f.stat.size, limit)
-            .with_context(|| format!("{prefix} {}", f.display()))?;
+        copy_capped(out, &mut reader, f.stat.size, limit)
+            .with_context(|| format!("{what} {}", f.display()))?;
     }
-    Ok(dir.finish(out)?)
+    Ok(())
 }
 
-fn describe(sel: &Selection, verb: &str) -> String {
+fn describe(sel: &Selection) -> String {
     let initrds: Vec<String> = sel.initrd.iter().map(Resolved::display).collect();
     let title = sel
         .title
         .as_deref()
         .map(|t| format!(" (entry {t:?})"))
         .unwrap_or_default();
-    let initrd = if initrds.is_empty() {
-        String::new()
-    } else {
-        format!(" and initrd {}", initrds.join(" + "))
+    let initrd = match initrds.is_empty() {
+        true => String::new(),
+        false => format!(" and initrd {}", initrds.join(" + ")),
     };
     format!(
-        "domuloader: {verb} kernel {} from {}{initrd}{title}",
+        "domuloader: dry run: would copy kernel {} from {}{initrd}{title}",
         sel.kernel.display(),
         sel.device
     )
 }
 
-/// domUloader's console line. It goes to stdout, where xend's console shows it, unless the
+/// domUloader's console line goes to stdout, where xend's console shows it, unless the
 /// result itself goes to stdout; then to stderr, so it never mixes into the result.
-fn announce(args: &Args, sel: &Selection, kernel: &std::path::Path, ramdisk: Option<&PathBuf>) {
-    let mut line = format!(
-        "Copy kernel {} from {} to {} for booting",
-        sel.kernel.display(),
-        sel.device,
-        kernel.display()
-    );
-    if let (Some(r), Some(first)) = (ramdisk, sel.initrd.first()) {
-        line.push_str(&format!("; ramdisk {} to {}", first.display(), r.display()));
-    }
-    let to_stdout = args.output.as_deref().is_some_and(|p| p.as_os_str() != "-");
-    if to_stdout {
-        println!("{line}");
-    } else {
+fn announce(args: &Args, line: &str) {
+    let result_on_stdout = args.output.as_deref().is_none_or(|p| p.as_os_str() == "-");
+    if result_on_stdout {
         eprintln!("{line}");
+    } else {
+        println!("{line}");
+    }
+}
+
+/// Runs everything in this process (no `--runas`).
+pub fn run(
+    args: &Args,
+    set: &DiskSet,
+    req: &Request,
+    outputs: Option<Outputs>,
+) -> anyhow::Result<()> {
+    match outputs {
+        None => extract(args, set, req, None).map(|_| ()),
+        Some(mut out) => {
+            let x = extract(args, set, req, Some((&mut out.kernel, &mut out.ramdisk)))?;
+            out.finish(args, &x)
+        }
     }
 }

@@ -1,20 +1,58 @@
 //! Which disks the guest has, from the positionals `PHYSDISK [VIRTDISK]`, `--disks` and
-//! `--offset`, opened as one disk set.
+//! `--offset`. Opening (with whatever privileges we have) is separate from parsing (which
+//! `--runas` does only after dropping them).
 
 use super::args::Args;
-use anyhow::{bail, Context};
+use anyhow::bail;
+use domuloader::disk::Disk;
 use domuloader::entry::EntrySpec;
 use domuloader::guest::devname::{same_disk, DevName};
 use domuloader::guest::diskset::DiskSet;
 use domuloader::guest::diskspec::{parse_disk_list, DiskSpec};
 
-/// Opens the guest's disks.
-///
-/// With `--disks`, every listed disk is opened under its guest name. PHYSDISK, when given
-/// too, is the disk the caller attached for us (xend passes a dom0 device for a `tap:` disk),
-/// so it replaces the path of the disk it stands for: VIRTDISK, else the entry's disk, else
-/// the first in the list.
-pub fn open(args: &Args, entry: Option<&EntrySpec>) -> anyhow::Result<DiskSet> {
+/// The guest's disks, open but not yet read.
+pub struct OpenDisks {
+    disks: Vec<(Disk, DevName)>,
+    offset: Option<u64>,
+}
+
+impl OpenDisks {
+    /// Reads the partition tables: the first time guest bytes are parsed.
+    pub fn into_set(self) -> anyhow::Result<DiskSet> {
+        match self.offset {
+            Some(offset) => {
+                let Some((disk, name)) = self.disks.into_iter().next() else {
+                    bail!("no disk given");
+                };
+                Ok(DiskSet::at_offset(disk, name, offset)?)
+            }
+            None => Ok(DiskSet::from_opened(self.disks)?),
+        }
+    }
+}
+
+/// Opens the guest's disks read-only.
+pub fn open(args: &Args, entry: Option<&EntrySpec>) -> anyhow::Result<OpenDisks> {
+    let specs = specs(args, entry)?;
+    let mut disks = Vec::with_capacity(specs.len());
+    for s in specs {
+        s.require_raw()?;
+        disks.push((Disk::open(&s.path)?, s.vdev));
+        if args.offset.is_some() {
+            break; // --offset names one filesystem on the first disk
+        }
+    }
+    Ok(OpenDisks {
+        disks,
+        offset: args.offset,
+    })
+}
+
+/// The disk list. With `--disks`, every listed disk under its guest name. PHYSDISK, when
+/// given too, is the disk the caller attached for us (xend passes a dom0 device for a
+/// `tap:` disk), so it replaces the path of the disk it stands for: VIRTDISK, else the
+/// entry's disk, else the first in the list.
+fn specs(args: &Args, entry: Option<&EntrySpec>) -> anyhow::Result<Vec<DiskSpec>> {
     let entry_dev = match entry {
         Some(EntrySpec::Path(e)) => e.dev.as_ref(),
         _ => None,
@@ -40,16 +78,5 @@ pub fn open(args: &Args, entry: Option<&EntrySpec>) -> anyhow::Result<DiskSet> {
     if specs.is_empty() {
         bail!("no disk given: PHYSDISK or --disks is required");
     }
-    for s in &specs {
-        s.require_raw()?;
-    }
-    if let Some(offset) = args.offset {
-        let first = specs.first().context("no disk")?;
-        return Ok(DiskSet::at_offset(&first.path, first.vdev.clone(), offset)?);
-    }
-    let list: Vec<(&std::path::Path, DevName)> = specs
-        .iter()
-        .map(|s| (s.path.as_path(), s.vdev.clone()))
-        .collect();
-    Ok(DiskSet::open(&list)?)
+    Ok(specs)
 }

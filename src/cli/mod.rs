@@ -4,6 +4,7 @@
 pub mod args;
 pub mod boot;
 pub mod disks;
+pub mod runas;
 
 use anyhow::Context;
 use args::Args;
@@ -16,12 +17,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return inspect(&args);
     }
     let req = boot::request(&args, entry.clone())?;
-    let set = disks::open(&args, entry.as_ref())?;
+    let identity = args
+        .runas
+        .as_deref()
+        .map(domuloader::privdrop::Identity::lookup)
+        .transpose()?;
+    // Everything we read or write is opened first: `--runas` drops privileges after this.
+    let disks = disks::open(&args, entry.as_ref())?;
     let outputs = match args.dryrun {
         true => None,
         false => Some(boot::Outputs::open(&args)?),
     };
-    boot::boot(&args, &set, &req, outputs)
+    match identity {
+        Some(id) => runas::run(&args, disks, &req, outputs, &id),
+        None => boot::run(&args, &disks.into_set()?, &req, outputs),
+    }
 }
 
 fn inspect(args: &Args) -> anyhow::Result<()> {

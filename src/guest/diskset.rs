@@ -69,32 +69,36 @@ pub struct DiskSet {
 impl DiskSet {
     /// Opens each `(path, guest name)` and reads its partition table.
     pub fn open(disks: &[(&Path, DevName)]) -> Result<DiskSet, DiskSetError> {
+        let opened = disks
+            .iter()
+            .map(|(p, n)| Ok((Disk::open(p)?, n.clone())))
+            .collect::<Result<Vec<_>, DiskError>>()?;
+        DiskSet::from_opened(opened)
+    }
+
+    /// Reads the partition tables of disks opened earlier (so that `--runas` can open
+    /// them with privileges and parse them without).
+    pub fn from_opened(disks: Vec<(Disk, DevName)>) -> Result<DiskSet, DiskSetError> {
         let mut out = Vec::with_capacity(disks.len());
-        for (path, name) in disks {
-            let disk = Disk::open(path)?;
+        for (disk, name) in disks {
             let layout = partition::discover(&disk).map_err(|source| DiskSetError::Partition {
-                disk: path.display().to_string(),
+                disk: disk.path().display().to_string(),
                 source,
             })?;
-            out.push(GuestDisk {
-                name: name.clone(),
-                disk,
-                layout,
-            });
+            out.push(GuestDisk { name, disk, layout });
         }
         Ok(DiskSet::from_disks(out))
     }
 
     /// A single disk whose filesystem starts at byte `offset` (pygrub's `--offset`): no
     /// partition discovery.
-    pub fn at_offset(path: &Path, name: DevName, offset: u64) -> Result<DiskSet, DiskSetError> {
-        let disk = Disk::open(path)?;
+    pub fn at_offset(disk: Disk, name: DevName, offset: u64) -> Result<DiskSet, DiskSetError> {
         let size = disk
             .size()
             .checked_sub(offset)
             .filter(|s| *s > 0)
             .ok_or_else(|| DiskSetError::OffsetPastEnd {
-                disk: path.display().to_string(),
+                disk: disk.path().display().to_string(),
                 offset,
                 size: disk.size(),
             })?;
