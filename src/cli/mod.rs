@@ -4,6 +4,7 @@
 pub mod args;
 pub mod boot;
 pub mod disks;
+pub mod menu;
 pub mod runas;
 
 use anyhow::Context;
@@ -16,6 +17,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.inspect {
         return inspect(&args);
     }
+    if args.isconfig {
+        return menu::isconfig(&args, entry.as_ref());
+    }
     let req = boot::request(&args, entry.clone())?;
     let identity = args
         .runas
@@ -24,6 +28,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .transpose()?;
     // Everything we read or write is opened first: `--runas` drops privileges after this.
     let disks = disks::open(&args, entry.as_ref())?;
+    if args.list_entries {
+        return menu::list(&args, &disks.into_set()?);
+    }
     let outputs = match args.dryrun {
         true => None,
         false => Some(boot::Outputs::open(&args)?),
