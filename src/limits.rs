@@ -29,3 +29,8 @@ pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024 * 1024;
 
 /// Directory entries scanned in one directory lookup.
 pub const MAX_DIR_ENTRIES: u64 = 1 << 20;
+
+/// Clusters of a FAT32 root directory searched for the volume label: blkid's own bound
+/// (`maxloop` in libblkid's vfat.c), so the label we report is the one blkid reports even on
+/// a root directory longer than that, and a looping root chain costs at most this much.
+pub const FAT_LABEL_MAX_CLUSTERS: u32 = 99;
