@@ -46,7 +46,12 @@ fn vfat_uuid_and_label_match_blkid() {
             ));
         }
     }
-    assert!(wrong.is_empty(), "{} mismatches:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} mismatches:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
     assert!(checked >= 15, "only {checked} vfat images in the oracle");
     eprintln!("{checked} vfat images match blkid");
 }

@@ -106,7 +106,9 @@ fn byte(b: &[u8; 512], at: usize) -> u8 {
 pub(super) fn parse(b: &[u8; 512], fs_len: u64) -> Result<BootSector, String> {
     let bps = u64::from(le16(b, 0x0B));
     if !matches!(bps, 512 | 1024 | 2048 | 4096) {
-        return Err(format!("bytes per sector {bps} (want 512, 1024, 2048 or 4096)"));
+        return Err(format!(
+            "bytes per sector {bps} (want 512, 1024, 2048 or 4096)"
+        ));
     }
     let spc = u64::from(byte(b, 0x0D));
     if !spc.is_power_of_two() {
@@ -134,7 +136,11 @@ pub(super) fn parse(b: &[u8; 512], fs_len: u64) -> Result<BootSector, String> {
         0 => u64::from(le32(b, 0x20)),
         n => u64::from(n),
     };
-    let root_entries = if is_fat32 { 0 } else { u64::from(le16(b, 0x11)) };
+    let root_entries = if is_fat32 {
+        0
+    } else {
+        u64::from(le16(b, 0x11))
+    };
     if !is_fat32 && root_entries == 0 {
         return Err("FAT12/16 root directory has no entries".into());
     }
@@ -159,7 +165,9 @@ pub(super) fn parse(b: &[u8; 512], fs_len: u64) -> Result<BootSector, String> {
     }
     let fat_len = fat_sectors * bps;
     if fat_len * 8 / kind.bits() < clusters + 2 {
-        return Err(format!("FAT of {fat_len} bytes cannot map {clusters} clusters"));
+        return Err(format!(
+            "FAT of {fat_len} bytes cannot map {clusters} clusters"
+        ));
     }
     let data_offset = meta_sectors * bps;
     if data_offset > fs_len {
@@ -251,7 +259,13 @@ mod tests {
         assert_eq!(g.cluster_size, 1024);
         assert_eq!(g.fat_offset, 512);
         assert_eq!(g.fat_len, 32 * 512);
-        assert_eq!(g.root, RootDir::Fixed { offset: 65 * 512, entries: 512 });
+        assert_eq!(
+            g.root,
+            RootDir::Fixed {
+                offset: 65 * 512,
+                entries: 512
+            }
+        );
         assert_eq!(g.data_offset, (1 + 64 + 32) * 512);
         assert_eq!(g.clusters, (16384 - 97) / 2);
         assert_eq!(bs.serial, Some(0x1234_ABCD));
@@ -277,21 +291,23 @@ mod tests {
 
     #[test]
     fn hostile_fields_are_errors_not_panics() {
-        let cases: Vec<(&str, Box<dyn Fn(&mut [u8; 512])>)> = vec![
-            ("bytes per sector", Box::new(|b| b[0x0B..0x0D].copy_from_slice(&0u16.to_le_bytes()))),
-            ("bytes per sector", Box::new(|b| b[0x0B..0x0D].copy_from_slice(&513u16.to_le_bytes()))),
-            ("bytes per sector", Box::new(|b| b[0x0B..0x0D].copy_from_slice(&8192u16.to_le_bytes()))),
-            ("sectors per cluster", Box::new(|b| b[0x0D] = 0)),
-            ("sectors per cluster", Box::new(|b| b[0x0D] = 3)),
-            ("reserved", Box::new(|b| b[0x0E..0x10].copy_from_slice(&[0, 0]))),
-            ("zero FATs", Box::new(|b| b[0x10] = 0)),
-            ("root directory", Box::new(|b| b[0x11..0x13].copy_from_slice(&[0, 0]))),
-            ("no room", Box::new(|b| b[0x13..0x15].copy_from_slice(&[10, 0]))),
-            ("no room", Box::new(|b| b[0x16..0x18].copy_from_slice(&[0xFF, 0xFF]))),
+        // (what the error must mention, offset, bytes written there)
+        let cases: &[(&str, usize, &[u8])] = &[
+            ("bytes per sector", 0x0B, &[0, 0]),
+            ("bytes per sector", 0x0B, &[1, 2]),
+            ("bytes per sector", 0x0B, &[0, 0x20]),
+            ("sectors per cluster", 0x0D, &[0]),
+            ("sectors per cluster", 0x0D, &[3]),
+            ("reserved", 0x0E, &[0, 0]),
+            ("zero FATs", 0x10, &[0]),
+            ("root directory", 0x11, &[0, 0]),
+            ("no room", 0x13, &[10, 0]),
+            ("no room", 0x16, &[0xFF, 0xFF]),
+            ("no room", 0x0E, &[0xFF, 0xFF]),
         ];
-        for (want, patch) in cases {
+        for &(want, at, bytes) in cases {
             let mut b = fat16();
-            patch(&mut b);
+            b[at..at + bytes.len()].copy_from_slice(bytes);
             let err = parse(&b, 8 << 20).unwrap_err();
             assert!(err.contains(want), "{err:?} should mention {want:?}");
         }
@@ -301,7 +317,9 @@ mod tests {
     fn hostile_fat32_fields() {
         let mut b = fat32();
         b[0x24..0x28].copy_from_slice(&0u32.to_le_bytes());
-        assert!(parse(&b, 34 << 20).unwrap_err().contains("FAT size is zero"));
+        assert!(parse(&b, 34 << 20)
+            .unwrap_err()
+            .contains("FAT size is zero"));
         let mut b = fat32();
         b[0x24..0x28].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(parse(&b, u64::MAX).is_err());
@@ -313,7 +331,9 @@ mod tests {
         for root in [0u32, 1, 0x0FFF_FFFF, u32::MAX] {
             let mut b = fat32();
             b[0x2C..0x30].copy_from_slice(&root.to_le_bytes());
-            assert!(parse(&b, 34 << 20).unwrap_err().contains("root directory cluster"));
+            assert!(parse(&b, 34 << 20)
+                .unwrap_err()
+                .contains("root directory cluster"));
         }
     }
 

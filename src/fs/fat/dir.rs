@@ -5,8 +5,9 @@
 //! what the guest kernel will see: the whole chain is scanned (an entry whose name starts
 //! with 0 is a free slot, not the end), volume labels and deleted entries are skipped, and a
 //! long name is used only when its slots are complete, in order, and match the short name's
-//! checksum. Every scan is bounded twice: by [`MAX_DIR_ENTRIES`] entries and by the volume's
-//! cluster count, so a chain that loops ends in an error after at most that much reading.
+//! checksum. A directory's chain is walked in the FAT before its entries are read, and must
+//! end within the volume's cluster count and [`MAX_DIR_ENTRIES`] entries; the scan itself
+//! keeps both bounds too, in case the image changes under us.
 
 use super::bpb::{FatKind, RootDir};
 use super::table::{FatTable, Link};
@@ -75,7 +76,19 @@ pub(super) struct RawEntries<'a> {
 }
 
 impl<'a> RawEntries<'a> {
+    /// The entries of the directory at `loc`, after checking that its chain ends.
     pub(super) fn new(vol: &'a Volume, loc: DirLoc) -> Result<Self, FsError> {
+        Self::open(vol, loc, true)
+    }
+
+    /// The entries at `loc` without the up-front chain check, for a caller that reads only a
+    /// bounded prefix (the label search, which must see what blkid sees even on a chain that
+    /// loops later).
+    pub(super) fn prefix(vol: &'a Volume, loc: DirLoc) -> Result<Self, FsError> {
+        Self::open(vol, loc, false)
+    }
+
+    fn open(vol: &'a Volume, loc: DirLoc, check: bool) -> Result<Self, FsError> {
         let first = match (loc, vol.geo.root) {
             (DirLoc::Root, RootDir::Fixed { offset, entries }) => {
                 let left = u64::from(entries) * ENTRY as u64;
@@ -88,12 +101,23 @@ impl<'a> RawEntries<'a> {
                 "directory starts at cluster {first}, which is not on the volume"
             )));
         }
-        let src = Source::Chain {
-            cluster: first,
-            pos: 0,
-            seen: 1,
-        };
-        Ok(Self::with(vol, src))
+        // Walk the chain in the FAT first: a loop is found after at most `max` cheap FAT
+        // lookups instead of after reading `max` clusters of entries.
+        let max_entries_clusters =
+            (MAX_DIR_ENTRIES * ENTRY as u64).div_ceil(u64::from(vol.geo.cluster_size));
+        let max = max_entries_clusters.min(u64::from(vol.geo.clusters));
+        let mut raw = Self::with(
+            vol,
+            Source::Chain {
+                cluster: first,
+                pos: 0,
+                seen: 1,
+            },
+        );
+        if check {
+            raw.fat.chain_len(first, max)?;
+        }
+        Ok(raw)
     }
 
     fn with(vol: &'a Volume, src: Source) -> Self {
@@ -294,7 +318,10 @@ impl Decoder {
 /// The 13 UTF-16 units of a long-name slot, at bytes 1..11, 14..26 and 28..32.
 fn lfn_units(e: &[u8; ENTRY]) -> [u16; LFN_UNITS] {
     let mut out = [0u16; LFN_UNITS];
-    let spans = (1..11).step_by(2).chain((14..26).step_by(2)).chain((28..32).step_by(2));
+    let spans = (1..11)
+        .step_by(2)
+        .chain((14..26).step_by(2))
+        .chain((28..32).step_by(2));
     for (slot, i) in out.iter_mut().zip(spans) {
         *slot = u16::from_le_bytes([e[i], e[i + 1]]);
     }
@@ -386,7 +413,10 @@ mod tests {
         e[0] = order;
         e[11] = ATTR_LFN;
         e[13] = sum;
-        let spans = (1..11).step_by(2).chain((14..26).step_by(2)).chain((28..32).step_by(2));
+        let spans = (1..11)
+            .step_by(2)
+            .chain((14..26).step_by(2))
+            .chain((28..32).step_by(2));
         for (u, i) in units.iter().zip(spans) {
             e[i..i + 2].copy_from_slice(&u.to_le_bytes());
         }
@@ -427,7 +457,11 @@ mod tests {
             vec![lfn(0x01, sum, "a"), sfn(&short, 0)], // no first slot
             vec![lfn(0x40, sum, "a"), sfn(&short, 0)], // order 0
             vec![lfn(0x55, sum, "a"), sfn(&short, 0)], // 21 slots
-            vec![lfn(0x41, sum, "x"), sfn(b"\xE5OO     TXT", 0), sfn(&short, 0)],
+            vec![
+                lfn(0x41, sum, "x"),
+                sfn(b"\xE5OO     TXT", 0),
+                sfn(&short, 0),
+            ],
         ] {
             let got = decode(&seq);
             assert_eq!(got.last().map(|e| e.name.as_str()), Some("FOO.TXT"));

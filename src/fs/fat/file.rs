@@ -97,7 +97,7 @@ impl<'a> FileReader<'a> {
             + u64::from(self.pos); // pos < cluster size: inside the cluster
         let mut span = want.min(u64::from(cs - self.pos));
         self.pos += span as u32; // span <= cs - pos
-        // Extend the read over clusters that follow on disk; a gap waits for the next call.
+                                 // Extend the read over clusters that follow on disk; a gap waits for the next call.
         while span < want {
             match self.fat.next(self.cluster)? {
                 Link::Next(n) if Some(n) == self.cluster.checked_add(1) => {

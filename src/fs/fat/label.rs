@@ -31,23 +31,23 @@ fn find(vol: &Volume) -> Option<[u8; 11]> {
     let per_cluster = u64::from(vol.geo.cluster_size / 32);
     // blkid stops a fixed root directory at its first never-used entry, but only the current
     // cluster of a FAT32 root, going on with the next one.
-    let (limit, restart_every) = match vol.geo.root {
-        RootDir::Fixed { entries, .. } => (u64::from(entries), None),
-        RootDir::Chain(_) => (per_cluster * u64::from(FAT_LABEL_MAX_CLUSTERS), Some(per_cluster)),
+    let (limit, fixed) = match vol.geo.root {
+        RootDir::Fixed { entries, .. } => (u64::from(entries), true),
+        RootDir::Chain(_) => (per_cluster * u64::from(FAT_LABEL_MAX_CLUSTERS), false),
     };
-    let mut raw = RawEntries::new(vol, DirLoc::Root).ok()?;
+    let mut raw = RawEntries::prefix(vol, DirLoc::Root).ok()?;
     let mut skipping = false;
     for i in 0..limit {
         let e = raw.next_raw().ok()??;
-        if restart_every.is_some_and(|n| n > 0 && i % n == 0) {
+        if !fixed && per_cluster > 0 && i % per_cluster == 0 {
             skipping = false;
         }
         if skipping {
             continue;
         }
         if e[0] == 0 {
-            if restart_every.is_none() {
-                return None;
+            if fixed {
+                break;
             }
             skipping = true;
             continue;

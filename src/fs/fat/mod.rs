@@ -72,7 +72,8 @@ impl FatFs {
     pub fn open(slice: Slice) -> Result<FatFs, FsError> {
         let mut boot = [0u8; 512];
         slice.read_exact_at(0, &mut boot)?;
-        let bs = bpb::parse(&boot, slice.len()).map_err(|d| corrupt(format!("boot sector: {d}")))?;
+        let bs =
+            bpb::parse(&boot, slice.len()).map_err(|d| corrupt(format!("boot sector: {d}")))?;
         let vol = Volume {
             slice,
             geo: bs.geometry,

@@ -3,7 +3,7 @@
 //!
 //! Every link is checked here, once, for every reader: a link to a free cluster, to reserved
 //! cluster 0 or 1, or past the volume is an error naming both clusters. Loops are caught by
-//! the walkers, which bound the number of links they follow.
+//! bounding the number of links followed: no valid chain is longer than the volume.
 
 use super::bpb::FatKind;
 use super::{corrupt, Volume};
@@ -44,6 +44,23 @@ impl<'a> FatTable<'a> {
         }
         let value = self.raw(cluster)?;
         classify(geo.kind, geo.clusters, cluster, value)
+    }
+
+    /// The number of clusters in the chain from `first`, following at most `max` links:
+    /// a chain that has not ended by then loops (or is longer than anything valid).
+    pub(super) fn chain_len(&mut self, first: u32, max: u64) -> Result<u64, FsError> {
+        let mut len = 1u64;
+        let mut cluster = first;
+        while let Link::Next(n) = self.next(cluster)? {
+            len += 1;
+            if len > max {
+                return Err(corrupt(format!(
+                    "cluster chain from cluster {first} does not end within {max} clusters (loop)"
+                )));
+            }
+            cluster = n;
+        }
+        Ok(len)
     }
 
     /// The raw entry value for `cluster`, already masked to its width.
@@ -131,7 +148,13 @@ mod tests {
         assert_eq!(classify(Fat12, 100, 5, 0xFFF).unwrap(), Link::End);
         assert_eq!(classify(Fat16, 100, 5, 0xFFF8).unwrap(), Link::End);
         assert_eq!(classify(Fat32, 100, 5, 0x0FFF_FFFF).unwrap(), Link::End);
-        for (kind, bad) in [(Fat12, 0), (Fat12, 1), (Fat12, 102), (Fat12, 0xFF0), (Fat16, 0xFFF6)] {
+        for (kind, bad) in [
+            (Fat12, 0),
+            (Fat12, 1),
+            (Fat12, 102),
+            (Fat12, 0xFF0),
+            (Fat16, 0xFFF6),
+        ] {
             assert!(classify(kind, 100, 5, bad).is_err(), "{kind:?} {bad:#x}");
         }
         assert!(classify(Fat32, 100, 5, 0x0FFF_FFF6).is_err());
