@@ -1,16 +1,17 @@
 //! FAT12/16/32, read-only: boot sector, allocation table, directories with long names, and
 //! files as streams, with the volume's UUID and label as blkid reports them.
 //!
-//! Why not the `fatfs` crate on the read path: it cannot be guarded from outside. Its
-//! `DirEntry::first_cluster` is crate-private, so a directory entry's cluster cannot be checked
-//! before `to_dir()`/`to_file()` follow it; it computes cluster offsets with unchecked `u32`
-//! arithmetic (`cluster - 2`, `clusters * sectors_per_cluster`: a panic in debug builds and a
-//! wrong offset in release for cluster 0, 1 or a huge one); `DirIter` loops internally over
-//! deleted entries with no bound, so a directory chain that points back at itself never
-//! returns; `FileSystem::new` refuses a FAT32 volume whose FSInfo sector is damaged, which Linux
-//! mounts; and its `Drop` tries to write the boot sector. This module reads FAT itself (the
-//! format is small) with every offset checked and every walk bounded, and never writes: it
-//! has no write path at all.
+//! Why not the `fatfs` crate on the read path: it cannot be guarded from outside.
+//! `DirEntry::first_cluster` is crate-private, so an entry's cluster cannot be checked before
+//! `to_dir()`/`to_file()` follow it, and cluster offsets are computed with unchecked `u32`
+//! arithmetic (`cluster - 2` in `sector_from_cluster`): a file starting at cluster 1 panics
+//! there in debug builds and reads a wrong offset in release (fixture `hostile/fat-badchain.img`, `ONE.BIN`). `DirIter` has no bound: on a full
+//! directory whose chain loops (`hostile/fat-dirloop.img`) it yielded 2 million entries from
+//! three clusters until an outside read budget stopped it. A file chain that loops within the
+//! file's size is read as silent garbage. `FileSystem::new` also refuses a FAT32 volume whose
+//! FSInfo sector has a bad signature, which Linux mounts with a warning. This module reads FAT
+//! itself (the format is small), with every offset checked and every walk bounded, and it has
+//! no write path at all.
 //!
 //! Lookups and names follow the Linux vfat driver, since the guest kernel is the reference:
 //! case-insensitive against the long name and the 8.3 alias, the whole directory chain
