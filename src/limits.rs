@@ -53,3 +53,8 @@ pub const MAX_CONFIG_NESTING: usize = 32;
 /// line at 2 KiB on x86, Xen a PV guest's at 1 KiB); the cap stops a config from having one
 /// large `APPEND`, `set root=` or submenu title copied into every entry (1024 × 1 MiB).
 pub const MAX_MENU_ENTRY_BYTES: usize = 16 * 1024;
+
+/// Clusters of a FAT32 root directory searched for the volume label: blkid's own bound
+/// (`maxloop` in libblkid's vfat.c), so the label we report is the one blkid reports even on
+/// a root directory longer than that, and a looping root chain costs at most this much.
+pub const FAT_LABEL_MAX_CLUSTERS: u32 = 99;
