@@ -98,6 +98,18 @@ pub trait Filesystem {
 
     /// A stream over the regular file at `path`.
     fn open(&self, path: FsPath<'_>) -> Result<Box<dyn Read + '_>, FsError>;
+
+    /// The entries of the directory at `path` (without `.` and `..`), capped by
+    /// [`crate::limits::MAX_DIR_ENTRIES`]. Needed to list e.g. `/loader/entries`.
+    fn read_dir(&self, path: FsPath<'_>) -> Result<Vec<(Vec<u8>, FileKind)>, FsError> {
+        let _ = path;
+        Err(FsError::Unsupported(format!("{} directory listing", self.info().fs_type.as_str())))
+    }
+
+    /// Notes to show the user once (e.g. a dirty journal that was not replayed).
+    fn warnings(&self) -> &[String] {
+        &[]
+    }
 }
 
 /// Detects the filesystem in `slice` and opens it. Unknown or unsupported types are errors
