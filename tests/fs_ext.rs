@@ -50,6 +50,8 @@ struct Counts {
     symlinks: usize,
     dirs: usize,
     encrypted_dirs: usize,
+    /// Inline-data files and directories, which we refuse.
+    inline: usize,
     bytes: u64,
 }
 
@@ -58,6 +60,10 @@ fn compare(fs: &ExtFs, path: &[u8], host: &Path, n: &mut Counts) {
     n.dirs += 1;
     let ours = match fs.read_dir(path) {
         Ok(v) => v,
+        Err(FsError::UnsupportedFeature { feature, .. }) if feature == "inline_data" => {
+            n.inline += 1;
+            return;
+        }
         Err(FsError::UnsupportedFeature { feature, .. }) if feature == "encrypt" => {
             // Names and contents are ciphertext: nothing to compare (debugfs dumps them raw).
             assert!(host.is_dir(), "{}", host.display());
@@ -95,13 +101,27 @@ fn compare(fs: &ExtFs, path: &[u8], host: &Path, n: &mut Counts) {
             FileKind::Dir => compare(fs, &child, &hp, n),
             FileKind::Symlink => {
                 let want = std::fs::read_link(&hp).unwrap();
-                assert_eq!(fs.read_link(&child).unwrap(), want.as_os_str().as_bytes(), "{shown}");
+                match fs.read_link(&child) {
+                    Err(FsError::UnsupportedFeature { feature, .. }) if feature == "inline_data" => n.inline += 1,
+                    got => assert_eq!(got.unwrap(), want.as_os_str().as_bytes(), "{shown}"),
+                }
                 n.symlinks += 1;
             }
             FileKind::File => {
-                let want = std::fs::read(&hp).unwrap();
+                let mut want = std::fs::read(&hp).unwrap();
+                if want.len() == 60 && st.size < 60 && want[st.size as usize..].iter().all(|&b| b == 0) {
+                    // debugfs 1.47.0 dumps a small inline-data file as its whole 60-byte
+                    // i_block, zero-padded; the file is i_size long.
+                    want.truncate(st.size as usize);
+                }
                 let mut got = Vec::new();
-                fs.open(&child).unwrap().read_to_end(&mut got).unwrap();
+                match fs.open(&child) {
+                    Err(FsError::UnsupportedFeature { feature, .. }) if feature == "inline_data" => {
+                        n.inline += 1;
+                        continue;
+                    }
+                    f => f.unwrap().read_to_end(&mut got).unwrap(),
+                };
                 assert_eq!(st.size, want.len() as u64, "{shown}: size");
                 assert!(got == want, "{shown}: content differs ({} vs {} bytes)", got.len(), want.len());
                 n.files += 1;
@@ -185,4 +205,99 @@ fn ext4_view_corpus_identity() {
             assert!(fs.warnings().is_empty(), "{name}: {:?}", fs.warnings());
         }
     }
+}
+
+/// (fixture, type, uuid suffix, label)
+const FIXTURES: &[(&str, FsType, &str, &str)] = &[
+    ("ext2", FsType::Ext2, "02", "ext2-fixture"),
+    ("ext3", FsType::Ext3, "03", "ext3-fixture"),
+    ("ext3-flag", FsType::Ext3, "03", "ext3-fixture"),
+    ("ext3-dirty", FsType::Ext3, "03", "ext3-fixture"),
+    ("ext4", FsType::Ext4, "04", "ext4-fixture"),
+    ("ext4-dirty", FsType::Ext4, "04", "ext4-fixture"),
+    ("ext4-1k", FsType::Ext4, "05", "ext4-1k-metabg"),
+    ("bigalloc", FsType::Ext4, "06", "bigalloc"),
+    ("inline", FsType::Ext4, "07", "inline"),
+];
+
+fn fixture(name: &str) -> PathBuf {
+    common::fixture(&format!("ext-{name}.img"))
+}
+
+fn read_all(fs: &ExtFs, path: &str) -> Vec<u8> {
+    let mut v = Vec::new();
+    fs.open(path.as_bytes()).unwrap().read_to_end(&mut v).unwrap();
+    v
+}
+
+#[test]
+fn fixtures_match_debugfs() {
+    if !have_debugfs() {
+        eprintln!("debugfs missing: skipping");
+        return;
+    }
+    for (name, ..) in FIXTURES {
+        let n = check_image(&fixture(name));
+        assert!(n.files >= 100 && n.symlinks >= 5, "{name}: too little found: {n:?}");
+        assert_eq!(n.inline, 0, "{name}: {n:?}");
+    }
+}
+
+#[test]
+fn fixture_identity_and_content() {
+    for (name, ty, uuid, label) in FIXTURES {
+        let fs = open(&fixture(name));
+        assert_eq!(fs.info().fs_type, *ty, "{name}");
+        assert_eq!(fs.info().uuid, format!("0b5e2d1c-0000-4000-8000-0000000000{uuid}"), "{name}");
+        assert_eq!(fs.info().label, *label, "{name}");
+        let kernel = read_all(&fs, "/boot/vmlinuz-6.1.0-test");
+        assert_eq!(kernel.len(), 1200 * 1024 + 123, "{name}");
+        assert!(kernel.starts_with(b"kernel KiB 00000000\n") && kernel[1024..].starts_with(b"kernel KiB 00000001\n"));
+        assert_eq!(fs.read_link(b"/vmlinuz").unwrap(), b"boot/vmlinuz-6.1.0-test");
+        assert_eq!(fs.read_link(b"/initrd.img").unwrap(), b"/boot/initrd.img-6.1.0-test");
+        assert_eq!(fs.stat(b"/dev/fifo").unwrap().unwrap().kind, FileKind::Other);
+        assert_eq!(fs.stat(b"/boot/nonexistent").unwrap(), None);
+        assert_eq!(fs.stat(b"/nonexistent/deeper").unwrap(), None);
+        assert!(fs.stat(b"/etc/fstab/x").is_err(), "a file is not a directory");
+        assert!(fs.open(b"/boot").is_err() && fs.open(b"/vmlinuz").is_err() && fs.read_link(b"/etc").is_err());
+        assert_eq!(fs.read_dir(b"/big").unwrap().len(), 600, "{name}");
+        let sparse = fs.stat(b"/sparse").unwrap().unwrap();
+        assert_eq!(sparse.size, 80 * 1024 * 1024 - 3 + 1000);
+        let grub = Some(read_all(&fs, "/boot/grub/grub.cfg"));
+        match *name {
+            "ext3-dirty" | "ext4-dirty" => {
+                assert!(fs.warnings()[0].contains("replayed"), "{name}: {:?}", fs.warnings());
+                let want: &[u8] = if *name == "ext3-dirty" { b"set default=1 # from the journal\0" } else { b"set default=2 # from the v3 journal\0" };
+                assert!(grub.unwrap().starts_with(want), "{name}");
+                // The revoked copy of fstab's block must not be used.
+                assert!(read_all(&fs, "/etc/fstab").starts_with(b"UUID="), "{name}");
+            }
+            "ext3-flag" => {
+                assert!(fs.warnings()[0].contains("journal is empty"), "{:?}", fs.warnings());
+                assert!(grub.unwrap().starts_with(b"set default=0"));
+            }
+            _ => assert!(fs.warnings().is_empty(), "{name}: {:?}", fs.warnings()),
+        }
+        if *name == "ext4" || *name == "ext4-dirty" {
+            // Preallocated (unwritten) blocks hold stale bytes on disk but read as zeros.
+            let b = read_all(&fs, "/one-block");
+            assert_eq!(b.len(), 32768);
+            assert!(b[..4096].starts_with(b"one KiB 00000000") && b[4096..].iter().all(|&x| x == 0), "{name}");
+        }
+    }
+}
+
+#[test]
+fn whole_files_stream_in_few_calls() {
+    // Read calls fill the caller's buffer across blocks and extents.
+    let fs = open(&fixture("ext4"));
+    let mut f = fs.open_file(b"/boot/vmlinuz-6.1.0-test").unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    assert_eq!(f.read(&mut buf).unwrap(), 1 << 20);
+    let mut segs = 0;
+    let mut f = fs.open_file(b"/boot/initrd.img-6.1.0-test").unwrap();
+    while let Some(_s) = f.next_segment(u64::MAX).unwrap() {
+        segs += 1;
+    }
+    assert!(segs <= 2, "{segs} segments for a contiguous file");
 }

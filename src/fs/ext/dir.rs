@@ -27,13 +27,13 @@ impl Volume {
             return Err(self.unsupported("encrypt"));
         }
         if dir.has(FL_INLINE_DATA) {
-            return Err(self.unsupported("inline_data"));
+            return self.scan_inline_dir(dir, visit);
         }
         if dir.size > MAX_DIR_BYTES {
             return Err(self.sb.corrupt(format!("directory inode {} is {} bytes, over the {MAX_DIR_BYTES}-byte cap", dir.ino, dir.size)));
         }
         let bs = usize::try_from(self.block_size()).unwrap_or(1024);
-        let mut file = ExtFile::new(self, dir);
+        let mut file = ExtFile::new(self, dir)?;
         let mut block = vec![0u8; bs];
         let mut slots = 0u64;
         let mut blk_no = 0u64;
@@ -42,23 +42,60 @@ impl Volume {
             let Some(data) = block.get(..n).filter(|d| !d.is_empty()) else {
                 return Ok(None);
             };
-            let mut off = 0usize;
-            while off + 8 <= data.len() {
-                slots += 1;
-                if slots > MAX_DIR_ENTRIES {
-                    return Err(self.sb.corrupt(format!("directory inode {} has over {MAX_DIR_ENTRIES} entries", dir.ino)));
-                }
-                let (entry, rec_len) = self.entry(data, off, dir.ino, blk_no)?;
-                if let Some(e) = entry {
-                    if let ControlFlow::Break(t) = visit(e) {
-                        return Ok(Some(t));
-                    }
-                }
-                let Some(rec_len) = rec_len else { break };
-                off += rec_len;
+            if let Some(t) = self.scan_chunk(data, dir.ino, blk_no, &mut slots, &mut visit)? {
+                return Ok(Some(t));
             }
             blk_no += 1;
         }
+    }
+
+    /// Entries of one directory block (or inline-data area).
+    fn scan_chunk<T>(
+        &self,
+        data: &[u8],
+        dir: u32,
+        blk_no: u64,
+        slots: &mut u64,
+        visit: &mut impl FnMut(Entry<'_>) -> ControlFlow<T>,
+    ) -> Result<Option<T>, FsError> {
+        let mut off = 0usize;
+        while off + 8 <= data.len() {
+            *slots += 1;
+            if *slots > MAX_DIR_ENTRIES {
+                return Err(self.sb.corrupt(format!("directory inode {dir} has over {MAX_DIR_ENTRIES} entries")));
+            }
+            let (entry, rec_len) = self.entry(data, off, dir, blk_no)?;
+            if let Some(e) = entry {
+                if let ControlFlow::Break(t) = visit(e) {
+                    return Ok(Some(t));
+                }
+            }
+            let Some(rec_len) = rec_len else { break };
+            off += rec_len;
+        }
+        Ok(None)
+    }
+
+    /// An inline directory (kernel `ext4_read_inline_dir`): `.` is implicit, `..` is the
+    /// first 4 bytes of `i_block`, entries follow in the rest of `i_block` and in the
+    /// `system.data` attribute value.
+    fn scan_inline_dir<T>(&self, dir: &Inode, mut visit: impl FnMut(Entry<'_>) -> ControlFlow<T>) -> Result<Option<T>, FsError> {
+        let parts = dir.inline_parts().ok_or_else(|| self.sb.corrupt(format!("inode {}: malformed inline data", dir.ino)))?;
+        let parent = le32(&dir.raw, 0x28);
+        for (name, ino) in [(&b"."[..], dir.ino), (&b".."[..], parent)] {
+            if let ControlFlow::Break(t) = visit(Entry { name, ino, kind: Some(FileKind::Dir) }) {
+                return Ok(Some(t));
+            }
+        }
+        let (r0, rlen) = parts.rest;
+        let chunks = [dir.raw.get(0x2c..0x64), dir.raw.get(r0..r0 + rlen)];
+        let mut slots = 0u64;
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            if let Some(t) = self.scan_chunk(chunk.unwrap_or_default(), dir.ino, i as u64, &mut slots, &mut visit)? {
+                return Ok(Some(t));
+            }
+        }
+        Ok(None)
     }
 
     /// Decodes the entry at `off`: the live entry if any, and its record length (`None`:

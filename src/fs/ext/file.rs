@@ -2,7 +2,7 @@
 //! one run of blocks and reads as much of it as the caller asked for in one positioned
 //! read, straight into the caller's buffer. Holes and unwritten extents read as zeros.
 
-use super::inode::Inode;
+use super::inode::{Inode, FL_INLINE_DATA};
 use super::map::{Mapper, Run};
 use super::volume::Volume;
 use crate::fs::FsError;
@@ -26,11 +26,14 @@ pub struct ExtFile<'v> {
     pos: u64,
     /// The run last mapped, with its first logical block.
     run: Option<(u64, Run)>,
+    /// Inline data: up to two (partition offset, length) pieces, in file order.
+    inline: Option<[(u64, u64); 2]>,
 }
 
 impl<'v> ExtFile<'v> {
-    pub(super) fn new(vol: &'v Volume, inode: &Inode) -> ExtFile<'v> {
-        ExtFile { vol, mapper: Mapper::new(vol, inode), size: inode.size, pos: 0, run: None }
+    pub(super) fn new(vol: &'v Volume, inode: &Inode) -> Result<ExtFile<'v>, FsError> {
+        let inline = if inode.has(FL_INLINE_DATA) { Some(inline_pieces(vol, inode)?) } else { None };
+        Ok(ExtFile { vol, mapper: Mapper::new(vol, inode), size: inode.size, pos: 0, run: None, inline })
     }
 
     /// File size in bytes (as the inode states it).
@@ -43,6 +46,9 @@ impl<'v> ExtFile<'v> {
     pub fn next_segment(&mut self, max: u64) -> Result<Option<Segment>, FsError> {
         if self.pos >= self.size || max == 0 {
             return Ok(None);
+        }
+        if let Some(pieces) = self.inline {
+            return self.inline_segment(pieces, max).map(Some);
         }
         let bs = self.vol.block_size();
         let lblk = self.pos / bs;
@@ -76,6 +82,25 @@ impl<'v> ExtFile<'v> {
         Ok(Some(seg))
     }
 
+    fn inline_segment(&mut self, pieces: [(u64, u64); 2], max: u64) -> Result<Segment, FsError> {
+        let (mut piece_start, mut seg) = (0u64, None);
+        for (off, len) in pieces {
+            if self.pos < piece_start + len {
+                let within = self.pos - piece_start;
+                let len = (len - within).min(max);
+                let disk_offset = self.vol.slice.absolute(off + within, len)?;
+                seg = Some(Segment::Data { disk_offset, len });
+                break;
+            }
+            piece_start += len;
+        }
+        let seg = seg.ok_or_else(|| self.vol.sb.corrupt("inline data shorter than its file".into()))?;
+        if let Segment::Data { len, .. } = seg {
+            self.pos += len;
+        }
+        Ok(seg)
+    }
+
     /// Fills as much of `buf` as possible (short only at end of file).
     pub(super) fn read_full(&mut self, buf: &mut [u8]) -> Result<usize, FsError> {
         let mut done = 0;
@@ -106,6 +131,19 @@ impl<'v> ExtFile<'v> {
             }
         }
     }
+}
+
+/// Partition offsets of an inline file's bytes: `i_block`, then the `system.data` value.
+fn inline_pieces(vol: &Volume, inode: &Inode) -> Result<[(u64, u64); 2], FsError> {
+    let bad = || vol.sb.corrupt(format!("inode {}: malformed inline data", inode.ino));
+    let parts = inode.inline_parts().ok_or_else(bad)?;
+    let avail = (parts.first.1 + parts.rest.1) as u64; // both within one inode
+    if inode.size > avail {
+        return Err(bad());
+    }
+    let base = vol.source(inode.blk, 1).offset + inode.off;
+    let first = inode.size.min(parts.first.1 as u64);
+    Ok([(base + parts.first.0 as u64, first), (base + parts.rest.0 as u64, inode.size - first)])
 }
 
 /// `len` <= the buffer length it was capped by, so it fits a usize.

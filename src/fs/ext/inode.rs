@@ -25,7 +25,21 @@ pub(super) struct Inode {
     pub block: [u8; 60],
     /// The whole raw inode (at most one block), for inline data stored past `i_block`.
     pub raw: Vec<u8>,
+    /// Where the raw inode lies: filesystem block and byte offset in it.
+    pub blk: u64,
+    pub off: u64,
 }
+
+/// Inline data (`inline_data` feature): the bytes in `i_block`, then the value of the
+/// `system.data` extended attribute in the inode body. Byte ranges within [`Inode::raw`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct InlineParts {
+    pub first: (usize, usize),
+    pub rest: (usize, usize),
+}
+
+const XATTR_MAGIC: u32 = 0xEA02_0000;
+const XATTR_INDEX_SYSTEM: u8 = 7;
 
 impl Inode {
     pub fn kind(&self) -> FileKind {
@@ -39,6 +53,48 @@ impl Inode {
 
     pub fn has(&self, flag: u32) -> bool {
         self.flags & flag != 0
+    }
+
+    /// Locates the inline data; `None` from the parser means the inode body is malformed.
+    pub fn inline_parts(&self) -> Option<InlineParts> {
+        let first = (0x28, 60);
+        let Some(value) = self.system_data()? else {
+            return Some(InlineParts { first, rest: (0, 0) });
+        };
+        Some(InlineParts { first, rest: value })
+    }
+
+    /// The `system.data` value in the in-inode extended attributes: `Some(None)` when
+    /// there is none, `None` when the attribute area is malformed.
+    fn system_data(&self) -> Option<Option<(usize, usize)>> {
+        let raw = &self.raw;
+        if raw.len() <= 128 {
+            return Some(None);
+        }
+        let start = 128usize.checked_add(usize::from(le16(raw, 0x80)))?;
+        if start.checked_add(4)? > raw.len() || le32(raw, start) != XATTR_MAGIC {
+            return Some(None);
+        }
+        let first = start + 4;
+        let mut pos = first;
+        // Each entry is at least 16 bytes, so this walks at most raw.len()/16 entries.
+        while pos + 16 <= raw.len() && le32(raw, pos) != 0 {
+            let name_len = usize::from(*raw.get(pos)?);
+            let index = *raw.get(pos + 1)?;
+            let value_offs = usize::from(le16(raw, pos + 2));
+            let value_inum = le32(raw, pos + 4);
+            let value_size = usize::try_from(le32(raw, pos + 8)).ok()?;
+            let name = raw.get(pos + 16..pos + 16 + name_len)?;
+            if index == XATTR_INDEX_SYSTEM && name == b"data" {
+                let at = first.checked_add(value_offs)?;
+                if value_inum != 0 || at.checked_add(value_size)? > raw.len() {
+                    return None;
+                }
+                return Some(Some((at, value_size)));
+            }
+            pos += (name_len + 16 + 3) & !3;
+        }
+        Some(None)
     }
 }
 
@@ -80,6 +136,8 @@ impl Volume {
             size: (hi << 32) | u64::from(le32(&raw, 0x4)),
             block,
             raw,
+            blk,
+            off: byte % sb.block_size,
         })
     }
 }

@@ -30,7 +30,7 @@ pub use file::{ExtFile, Segment};
 use super::{FileKind, Filesystem, FsError, FsInfo, FsPath, Stat};
 use crate::disk::Slice;
 use crate::limits::MAX_PATH;
-use inode::{Inode, FL_CASEFOLD, FL_ENCRYPT, FL_INLINE_DATA, ROOT};
+use inode::{Inode, FL_CASEFOLD, FL_ENCRYPT, ROOT};
 use journal::JournalMap;
 use std::io::Read;
 use std::ops::ControlFlow;
@@ -93,8 +93,10 @@ impl ExtFs {
             FileKind::Symlink => return Err(path_err(path, "is a symbolic link")),
             FileKind::Other => return Err(path_err(path, "is not a regular file")),
         }
-        self.check_data_readable(&inode)?;
-        Ok(ExtFile::new(&self.vol, &inode))
+        if inode.has(FL_ENCRYPT) {
+            return Err(self.vol.unsupported("encrypt"));
+        }
+        ExtFile::new(&self.vol, &inode)
     }
 
     /// The entries of the directory at `path`, without `.` and `..`, in on-disk order.
@@ -163,16 +165,6 @@ impl ExtFs {
         Ok(Some(cur))
     }
 
-    fn check_data_readable(&self, inode: &Inode) -> Result<(), FsError> {
-        if inode.has(FL_ENCRYPT) {
-            return Err(self.vol.unsupported("encrypt"));
-        }
-        if inode.has(FL_INLINE_DATA) {
-            return Err(self.vol.unsupported("inline_data"));
-        }
-        Ok(())
-    }
-
     fn symlink_target(&self, path: FsPath<'_>, inode: &Inode) -> Result<Vec<u8>, FsError> {
         if inode.has(FL_ENCRYPT) {
             return Err(self.vol.unsupported("encrypt"));
@@ -184,9 +176,8 @@ impl ExtFs {
         let mut target = if inode.size < FAST_SYMLINK_MAX {
             inode.block.get(..len).unwrap_or_default().to_vec()
         } else {
-            self.check_data_readable(inode)?;
             let mut buf = vec![0u8; len];
-            let n = ExtFile::new(&self.vol, inode).read_full(&mut buf)?;
+            let n = ExtFile::new(&self.vol, inode)?.read_full(&mut buf)?;
             buf.truncate(n);
             buf
         };
