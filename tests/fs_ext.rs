@@ -301,3 +301,89 @@ fn whole_files_stream_in_few_calls() {
     }
     assert!(segs <= 2, "{segs} segments for a contiguous file");
 }
+
+/// Runs `f`, asserting it finishes within `secs` (debug build).
+fn quick<T>(what: &str, secs: f64, f: impl FnOnce() -> T) -> T {
+    let t = std::time::Instant::now();
+    let r = f();
+    let took = t.elapsed().as_secs_f64();
+    assert!(took < secs, "{what} took {took:.2}s");
+    r
+}
+
+#[test]
+fn hostile_fixture_is_bounded() {
+    let img = fixture("hostile");
+    let before = sha256_file(&img);
+    let fs = open(&img);
+    // Depth-5 fan-out of zero-length extents: one mapping call covers the file with zeros.
+    quick("fan-out extent tree", 2.0, || {
+        let mut f = fs.open(b"/fan").unwrap().take(4 << 20);
+        let mut v = Vec::new();
+        f.read_to_end(&mut v).unwrap();
+        assert!(v.len() == 4 << 20 && v.iter().all(|&b| b == 0));
+    });
+    assert_eq!(fs.stat(b"/fan").unwrap().unwrap().size, 1 << 30);
+    let err = fs.open(b"/badtree").unwrap().read(&mut [0u8; 16]).unwrap_err();
+    assert!(err.to_string().contains("depth"), "{err}");
+    // 128 MiB directory mapping the same empty blocks over and over: scanned within caps.
+    quick("huge directory", 2.0, || {
+        assert_eq!(fs.stat(b"/hugedir/missing").unwrap(), None);
+        assert!(fs.read_dir(b"/hugedir").unwrap().is_empty());
+    });
+    let err = fs.stat(b"/toobigdir/x").unwrap_err();
+    assert!(err.to_string().contains("cap"), "{err}");
+    let err = fs.read_link(b"/bigsym").unwrap_err();
+    assert!(err.to_string().contains("2147483648 bytes"), "{err}");
+    // A 2^60-byte file: the data that exists, then zeros, as far as the caller reads.
+    assert_eq!(fs.stat(b"/hugefile").unwrap().unwrap().size, 1 << 60);
+    let mut v = Vec::new();
+    fs.open(b"/hugefile").unwrap().take(3 << 20).read_to_end(&mut v).unwrap();
+    assert!(v[..1 << 20].iter().all(|&b| b == b'h') && v[1 << 20..].iter().all(|&b| b == 0));
+    // A directory cycle only costs what the path asks for.
+    assert_eq!(fs.stat(b"/loop/self/self/self/self").unwrap().unwrap().kind, FileKind::Dir);
+    assert_eq!(read_all(&fs, "/ok.txt"), b"still readable\n");
+    drop(fs);
+    assert_eq!(before, sha256_file(&img));
+}
+
+/// A copy of the ext4 fixture with superblock bytes patched.
+fn patched(tmp: &Path, patches: &[(usize, &[u8])]) -> PathBuf {
+    let mut b = std::fs::read(fixture("ext2")).unwrap();
+    for (off, bytes) in patches {
+        b[1024 + off..1024 + off + bytes.len()].copy_from_slice(bytes);
+    }
+    let p = tmp.join("patched.img");
+    std::fs::write(&p, b).unwrap();
+    p
+}
+
+#[test]
+fn hostile_superblocks_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: &[(&[(usize, &[u8])], &str)] = &[
+        (&[(0x4, &u32::MAX.to_le_bytes())], "exceeds the"),
+        (&[(0x20, &1u32.to_le_bytes())], "inode geometry"),
+        (&[(0x20, &0u32.to_le_bytes())], "blocks per group"),
+        (&[(0x28, &0u32.to_le_bytes())], "inode geometry"),
+        (&[(0x18, &7u32.to_le_bytes())], "block size"),
+        (&[(0x58, &100u16.to_le_bytes())], "inode size"),
+        (&[(0x14, &0u32.to_le_bytes())], "first data block"),
+        (&[(0x60, &0x2_0802u32.to_le_bytes())], "unsupported ext4 feature incompat 0x800"),
+        (&[(0x60, &0x3u32.to_le_bytes())], "compression"),
+        (&[(0x64, &0x403u32.to_le_bytes())], "checksum mismatch"),
+        (&[(0x38, &[0, 0])], "magic"),
+    ];
+    for (patches, want) in cases {
+        let img = patched(tmp.path(), patches);
+        let disk = Disk::open(&img).unwrap();
+        let err = quick("open", 1.0, || ExtFs::open(disk.whole())).err().unwrap_or_else(|| panic!("{want}: opened"));
+        assert!(err.to_string().contains(want), "want {want:?}, got: {err}");
+    }
+    // A slice too short for the filesystem it claims.
+    let disk = Disk::open(&fixture("ext2")).unwrap();
+    let err = ExtFs::open(disk.whole().sub(0, 4 << 20).unwrap()).err().unwrap();
+    assert!(err.to_string().contains("exceeds the 4194304-byte partition"), "{err}");
+    let err = ExtFs::open(disk.whole().sub(0, 1500).unwrap()).err().unwrap();
+    assert!(err.to_string().contains("too small"), "{err}");
+}
