@@ -58,3 +58,17 @@ pub const MAX_MENU_ENTRY_BYTES: usize = 16 * 1024;
 /// (`maxloop` in libblkid's vfat.c), so the label we report is the one blkid reports even on
 /// a root directory longer than that, and a looping root chain costs at most this much.
 pub const FAT_LABEL_MAX_CLUSTERS: u32 = 99;
+
+/// Bytes of one directory read by a lookup or listing. Without large_dir an ext4 directory
+/// stays below 2 GiB, but a directory that a boot path goes through is small; 128 MiB holds
+/// a million entries with long names, and a hostile directory whose blocks all map the same
+/// disk block is read in well under a second.
+pub const MAX_DIR_BYTES: u64 = 128 * 1024 * 1024;
+
+/// Bytes of an ext journal log scanned for in-memory replay. mke2fs makes journals of at
+/// most 1 GiB by default; a longer log is read without replay, with a warning.
+pub const MAX_JOURNAL_LOG_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Logged blocks and revoke records kept for an in-memory journal replay (each costs a map
+/// entry of a few dozen bytes): 2^20 covers a full 1 GiB journal of 1 KiB blocks.
+pub const MAX_JOURNAL_ENTRIES: usize = 1 << 20;

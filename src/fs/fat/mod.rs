@@ -169,6 +169,10 @@ impl Filesystem for FatFs {
         }
     }
 
+    fn read_dir(&self, path: FsPath<'_>) -> Result<Vec<(Vec<u8>, FileKind)>, FsError> {
+        FatFs::read_dir(self, path)
+    }
+
     fn open(&self, path: FsPath<'_>) -> Result<Box<dyn Read + '_>, FsError> {
         match self.lookup(path)? {
             None => Err(path_error(path, "no such file or directory")),
