@@ -10,7 +10,7 @@ use super::args::Args;
 use anyhow::Context;
 use domuloader::boot::{self, Request, Selection};
 use domuloader::entry::EntrySpec;
-use domuloader::extract::{copy_capped, OutputDir, OutputFile};
+use domuloader::extract::{copy_capped, copy_segments, OutputDir, OutputFile};
 use domuloader::guest::diskset::DiskSet;
 use domuloader::guest::resolve::Resolved;
 use domuloader::guest::spec::DeviceSpec;
@@ -147,13 +147,21 @@ fn join_args(own: &str, extra: Option<&str>) -> String {
     }
 }
 
-/// Copies `files` (several initrds are concatenated) into `out`, under the cap in total.
+/// Copies `files` (several initrds are concatenated) into `out`, under the cap in total
+/// (the cap counts what `out` already holds). Zero-copy from the image where the
+/// filesystem maps the file onto the disk, else through a buffer.
 fn copy(out: &mut OutputFile, what: &str, files: &[Resolved], max: u64) -> anyhow::Result<()> {
     for f in files {
-        let mut reader: Box<dyn Read + '_> = f.open().with_context(|| f.display())?;
-        let limit = max.saturating_sub(out.written());
-        copy_capped(out, &mut reader, f.stat.size, limit)
-            .with_context(|| format!("{what} {}", f.display()))?;
+        let context = || format!("{what} {}", f.display());
+        let fs_path = &f.fs_path;
+        match f.mount.fs.segments(fs_path).with_context(context)? {
+            Some(mut src) => copy_segments(out, src.as_mut(), f.stat.size, max),
+            None => {
+                let mut reader: Box<dyn Read + '_> = f.open().with_context(context)?;
+                copy_capped(out, &mut reader, f.stat.size, max)
+            }
+        }
+        .with_context(context)?;
     }
     Ok(())
 }

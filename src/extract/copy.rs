@@ -4,6 +4,7 @@
 
 use super::dir::OutputFile;
 use super::{sys, ExtractError};
+use crate::fs::{Segment, SegmentSource};
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::FileExt;
@@ -54,6 +55,76 @@ pub fn copy_from_file_range(
         copy_range(out, src, offset, len)?;
     }
     Ok(total)
+}
+
+/// Copies a file mapped onto its disk ([`SegmentSource`]): data pieces with
+/// `copy_file_range` from the image (no copy through user space), holes as zeros. Refuses
+/// before copying when `expected_size` would take the file over `max`, and fails if the
+/// pieces add up to more or less than `expected_size`.
+pub fn copy_segments(
+    out: &mut OutputFile,
+    src: &mut dyn SegmentSource,
+    expected_size: u64,
+    max: u64,
+) -> Result<u64, ExtractError> {
+    check_cap(out, expected_size, max)?;
+    let mut done = 0u64;
+    let longer = |out: &OutputFile| ExtractError::Longer {
+        file: out.path.clone(),
+        expected: expected_size,
+        max,
+    };
+    // Ask for one byte past the end so a source longer than stated is caught.
+    while let Some(seg) = src
+        .next_segment(expected_size.saturating_sub(done).saturating_add(1))
+        .map_err(|e| ExtractError::Read {
+            file: out.path.clone(),
+            source: io::Error::other(e),
+        })?
+    {
+        let len = match seg {
+            Segment::Data { disk_offset, len } => {
+                if done.saturating_add(len) > expected_size {
+                    return Err(longer(out));
+                }
+                copy_range(out, src.disk().file(), disk_offset, len)?;
+                len
+            }
+            Segment::Zeros { len } => {
+                if done.saturating_add(len) > expected_size {
+                    return Err(longer(out));
+                }
+                write_zeros(out, len)?;
+                len
+            }
+        };
+        done += len; // <= expected_size, checked above
+    }
+    match done == expected_size {
+        true => Ok(done),
+        false => Err(ExtractError::Shorter {
+            file: out.path.clone(),
+            expected: expected_size,
+            got: done,
+        }),
+    }
+}
+
+fn write_zeros(out: &mut OutputFile, mut len: u64) -> Result<(), ExtractError> {
+    let mut buf = take_buf(out);
+    buf.fill(0);
+    let mut res = Ok(());
+    while len > 0 {
+        let n = usize::try_from(len).map_or(buf.len(), |l| l.min(buf.len()));
+        if let Err(e) = out.file.write_all(buf.get(..n).unwrap_or_default()) {
+            res = Err(write_error(out, e));
+            break;
+        }
+        len -= n as u64;
+        out.written = out.written.saturating_add(n as u64);
+    }
+    out.buf = buf;
+    res
 }
 
 /// Why a stream copy stopped.
@@ -497,5 +568,131 @@ mod tests {
         let got = std::fs::read(path).unwrap();
         assert_eq!(got.len(), 3 << 20);
         assert!(got.iter().all(|&b| b == 0));
+    }
+
+    /// Pieces of a test disk, as an ext file would map them.
+    struct Pieces {
+        disk: crate::disk::Disk,
+        segs: Vec<Segment>,
+    }
+
+    impl SegmentSource for Pieces {
+        fn disk(&self) -> &crate::disk::Disk {
+            &self.disk
+        }
+        fn next_segment(&mut self, max: u64) -> Result<Option<Segment>, crate::fs::FsError> {
+            if self.segs.is_empty() {
+                return Ok(None);
+            }
+            let seg = self.segs.remove(0);
+            let (len, rest) = match seg {
+                Segment::Data { len, .. } | Segment::Zeros { len } => {
+                    (len.min(max), len.saturating_sub(max))
+                }
+            };
+            let (now, later) = match seg {
+                Segment::Data { disk_offset, .. } => (
+                    Segment::Data { disk_offset, len },
+                    Segment::Data {
+                        disk_offset: disk_offset + len,
+                        len: rest,
+                    },
+                ),
+                Segment::Zeros { .. } => (Segment::Zeros { len }, Segment::Zeros { len: rest }),
+            };
+            if rest > 0 {
+                self.segs.insert(0, later);
+            }
+            Ok(Some(now))
+        }
+    }
+
+    fn pieces(tmp: &tempfile::TempDir, segs: Vec<Segment>) -> Pieces {
+        let img = tmp.path().join("disk.img");
+        std::fs::write(&img, pattern(1 << 20)).unwrap();
+        Pieces {
+            disk: crate::disk::Disk::open(&img).unwrap(),
+            segs,
+        }
+    }
+
+    #[test]
+    fn segments_copy_data_and_holes_in_order() {
+        let (tmp, mut dir) = setup();
+        let mut src = pieces(
+            &tmp,
+            vec![
+                Segment::Data {
+                    disk_offset: 4096,
+                    len: 5000,
+                },
+                Segment::Zeros { len: 3000 },
+                Segment::Data {
+                    disk_offset: 100,
+                    len: 7,
+                },
+            ],
+        );
+        let mut f = dir.create("kernel").unwrap();
+        assert_eq!(
+            copy_segments(&mut f, &mut src, 8007, 1 << 20).unwrap(),
+            8007
+        );
+        let path = dir.finish(f).unwrap();
+        let got = std::fs::read(path).unwrap();
+        let disk = pattern(1 << 20);
+        let mut want = disk[4096..9096].to_vec();
+        want.extend(std::iter::repeat_n(0u8, 3000));
+        want.extend(&disk[100..107]);
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn segments_longer_or_shorter_than_stated_fail() {
+        let (tmp, mut dir) = setup();
+        let mut f = dir.create("kernel").unwrap();
+        let mut src = pieces(
+            &tmp,
+            vec![Segment::Data {
+                disk_offset: 0,
+                len: 100,
+            }],
+        );
+        assert!(matches!(
+            copy_segments(&mut f, &mut src, 50, 1 << 20),
+            Err(ExtractError::Longer { .. })
+        ));
+        let mut f = dir.create("kernel").unwrap();
+        let mut src = pieces(&tmp, vec![Segment::Zeros { len: 10 }]);
+        assert!(matches!(
+            copy_segments(&mut f, &mut src, 50, 1 << 20),
+            Err(ExtractError::Shorter { .. })
+        ));
+        let mut f = dir.create("kernel").unwrap();
+        let mut src = pieces(
+            &tmp,
+            vec![Segment::Data {
+                disk_offset: 0,
+                len: 100,
+            }],
+        );
+        assert!(matches!(
+            copy_segments(&mut f, &mut src, 100, 99),
+            Err(ExtractError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn segments_past_the_disk_end_fail() {
+        let (tmp, mut dir) = setup();
+        let mut f = dir.create("kernel").unwrap();
+        let mut src = pieces(
+            &tmp,
+            vec![Segment::Data {
+                disk_offset: (1 << 20) - 10,
+                len: 100,
+            }],
+        );
+        assert!(copy_segments(&mut f, &mut src, 100, 1 << 20).is_err());
     }
 }

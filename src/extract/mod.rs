@@ -16,7 +16,7 @@ mod copy;
 mod dir;
 mod sys;
 
-pub use copy::{copy_capped, copy_from_file_range, COPY_BUFFER_SIZE};
+pub use copy::{copy_capped, copy_from_file_range, copy_segments, COPY_BUFFER_SIZE};
 pub use dir::{OutputDir, OutputFile, DEFAULT_OUTPUT_DIR};
 
 use std::io;

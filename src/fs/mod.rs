@@ -109,10 +109,28 @@ pub trait Filesystem {
         )))
     }
 
+    /// The regular file at `path` as pieces of the disk, so extraction can copy it with
+    /// `copy_file_range` straight from the image instead of through a buffer. `Ok(None)`
+    /// when this filesystem does not map files; callers then use [`Filesystem::open`].
+    fn segments(&self, path: FsPath<'_>) -> Result<Option<Box<dyn SegmentSource + '_>>, FsError> {
+        let _ = path;
+        Ok(None)
+    }
+
     /// Notes to show the user once (e.g. a dirty journal that was not replayed).
     fn warnings(&self) -> &[String] {
         &[]
     }
+}
+
+pub use ext::Segment;
+
+/// A file mapped onto the disk, piece by piece in file order.
+pub trait SegmentSource {
+    /// The disk the [`Segment::Data`] offsets refer to.
+    fn disk(&self) -> &crate::disk::Disk;
+    /// The next piece of at most `max` bytes; `None` at end of file.
+    fn next_segment(&mut self, max: u64) -> Result<Option<Segment>, FsError>;
 }
 
 /// Detects the filesystem in `slice` and opens it. Unknown or unsupported types are errors

@@ -192,3 +192,13 @@ impl Read for ExtFile<'_> {
         self.read_full(buf).map_err(io::Error::other)
     }
 }
+
+impl crate::fs::SegmentSource for ExtFile<'_> {
+    fn disk(&self) -> &crate::disk::Disk {
+        self.vol.slice.disk()
+    }
+
+    fn next_segment(&mut self, max: u64) -> Result<Option<Segment>, FsError> {
+        ExtFile::next_segment(self, max)
+    }
+}

@@ -247,6 +247,13 @@ impl Filesystem for ExtFs {
         ExtFs::read_dir(self, path)
     }
 
+    fn segments(
+        &self,
+        path: FsPath<'_>,
+    ) -> Result<Option<Box<dyn crate::fs::SegmentSource + '_>>, FsError> {
+        Ok(Some(Box::new(self.open_file(path)?)))
+    }
+
     fn warnings(&self) -> &[String] {
         ExtFs::warnings(self)
     }
