@@ -362,7 +362,7 @@ fn patched(tmp: &Path, patches: &[(usize, &[u8])]) -> PathBuf {
 fn hostile_superblocks_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let cases: &[(&[(usize, &[u8])], &str)] = &[
-        (&[(0x4, &u32::MAX.to_le_bytes())], "exceeds the"),
+        (&[(0x4, &u32::MAX.to_le_bytes())], "inode geometry"),
         (&[(0x20, &1u32.to_le_bytes())], "inode geometry"),
         (&[(0x20, &0u32.to_le_bytes())], "blocks per group"),
         (&[(0x28, &0u32.to_le_bytes())], "inode geometry"),
@@ -380,10 +380,15 @@ fn hostile_superblocks_are_clear_errors() {
         let err = quick("open", 1.0, || ExtFs::open(disk.whole())).err().unwrap_or_else(|| panic!("{want}: opened"));
         assert!(err.to_string().contains(want), "want {want:?}, got: {err}");
     }
-    // A slice too short for the filesystem it claims.
+    // A slice too short for the filesystem it claims: named, with a warning; what lies
+    // beyond the slice is a clear read error.
     let disk = Disk::open(&fixture("ext2")).unwrap();
-    let err = ExtFs::open(disk.whole().sub(0, 4 << 20).unwrap()).err().unwrap();
-    assert!(err.to_string().contains("exceeds the 4194304-byte partition"), "{err}");
+    let fs = ExtFs::open(disk.whole().sub(0, 512 << 10).unwrap()).unwrap();
+    assert!(fs.warnings()[0].contains("truncated: it claims 8388608 bytes, the partition holds 524288"), "{:?}", fs.warnings());
+    assert_eq!(fs.info().label, "ext2-fixture");
+    let mut v = Vec::new();
+    let err = fs.open(b"/boot/vmlinuz-6.1.0-test").and_then(|mut f| f.read_to_end(&mut v).map_err(|e| FsError::Io { fs: "ext2", detail: e.to_string() }));
+    assert!(err.is_err() && err.err().unwrap().to_string().contains("outside"), "read beyond the slice");
     let err = ExtFs::open(disk.whole().sub(0, 1500).unwrap()).err().unwrap();
     assert!(err.to_string().contains("too small"), "{err}");
 }

@@ -51,7 +51,6 @@ const SUPERBLOCK_V1: u32 = 3;
 const SUPERBLOCK_V2: u32 = 4;
 const REVOKE: u32 = 5;
 
-const INCOMPAT_REVOKE: u32 = 0x1;
 const INCOMPAT_64BIT: u32 = 0x2;
 const INCOMPAT_ASYNC_COMMIT: u32 = 0x4;
 const INCOMPAT_CSUM_V2: u32 = 0x8;
@@ -96,7 +95,7 @@ fn replayed_superblock(vol: &Volume, map: &JournalMap) -> Result<Option<Superblo
     let Some(copy) = map.get(SB_OFFSET / bs) else { return Ok(None) };
     let mut raw = [0u8; SB_SIZE];
     vol.slice.read_exact_at(copy * bs + SB_OFFSET % bs, &mut raw).map_err(|e| e.to_string())?;
-    let sb = Superblock::parse(&raw, vol.slice.len()).map_err(|e| format!("journal copy of the superblock: {e}"))?;
+    let sb = Superblock::parse(&raw).map_err(|e| format!("journal copy of the superblock: {e}"))?;
     if sb.fs_type != vol.sb.fs_type || sb.block_size != bs {
         return Err("journal copy of the superblock changes the filesystem type".into());
     }

@@ -26,6 +26,7 @@ mod superblock;
 mod volume;
 
 pub use file::{ExtFile, Segment};
+pub(crate) use crc::crc32c;
 
 use super::{FileKind, Filesystem, FsError, FsInfo, FsPath, Stat};
 use crate::disk::Slice;
@@ -59,10 +60,19 @@ impl ExtFs {
             return Err(corrupt("ext", format!("{} bytes is too small to hold a superblock", slice.len())));
         }
         slice.read_exact_at(SB_OFFSET, &mut raw)?;
-        let sb = Superblock::parse(&raw, slice.len())?;
+        let sb = Superblock::parse(&raw)?;
         let info = FsInfo { fs_type: sb.fs_type, uuid: format_uuid(&sb.uuid), label: format_label(&sb.label) };
-        let mut vol = Volume { slice, sb, journal: JournalMap::default() };
         let mut warnings = Vec::new();
+        if sb.bytes() > slice.len() {
+            // The kernel refuses to mount this; we still name it and read what is there.
+            warnings.push(format!(
+                "{} filesystem is truncated: it claims {} bytes, the partition holds {}",
+                info.fs_type.as_str(),
+                sb.bytes(),
+                slice.len()
+            ));
+        }
+        let mut vol = Volume { slice, sb, journal: JournalMap::default() };
         if vol.sb.has_incompat(INCOMPAT_RECOVER) {
             let (journal, replayed_sb, warning) = journal::replay(&vol);
             vol.journal = journal;
