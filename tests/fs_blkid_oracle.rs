@@ -8,15 +8,17 @@ mod common;
 use domuloader::disk::Disk;
 use domuloader::fs::detect::{detect, Detected};
 use domuloader::fs::{self, FsError};
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
+use std::process::{Command, Stdio};
 use std::path::{Path, PathBuf};
 
 /// Types this detector does not know (all need more than a fixed-offset magic, or are rare
 /// enough not to matter for Xen guest disks). Anything else in the oracle must be named.
 const NOT_DETECTED: &[&str] = &["drbd", "mpool", "scoutfs_meta"];
 
-/// Bytes of each image decompressed when only start-of-device magics matter.
-const PREFIX: u64 = 4 << 20;
+/// Bytes of each image decompressed when only start-of-device magics matter (the deepest
+/// is VMFS's at 2 MiB).
+const PREFIX: u64 = 0x21_0000;
 
 struct Row {
     file: String,
@@ -72,16 +74,31 @@ fn unpack(src: &Path, limit: u64) -> PathBuf {
     let name = src.file_name().unwrap().to_string_lossy();
     let dst = cache.join(format!("{name}.{limit}"));
     if !dst.exists() {
-        let mut w = Capped { out: Vec::new(), limit };
-        let mut r = BufReader::new(std::fs::File::open(src).unwrap());
-        if let Err(e) = lzma_rs::xz_decompress(&mut r, &mut w) {
-            assert!(w.out.len() as u64 >= limit, "{name}: {e:?}");
-        }
+        let out = xz_cli(src, limit).unwrap_or_else(|| {
+            // lzma-rs decodes a whole dictionary before writing, so it cannot stop early.
+            let mut w = Capped { out: Vec::new(), limit };
+            let mut r = BufReader::new(std::fs::File::open(src).unwrap());
+            if let Err(e) = lzma_rs::xz_decompress(&mut r, &mut w) {
+                assert!(w.out.len() as u64 >= limit, "{name}: {e:?}");
+            }
+            w.out
+        });
         let tmp = cache.join(format!(".{name}.{}", std::process::id()));
-        std::fs::write(&tmp, &w.out).unwrap();
+        std::fs::write(&tmp, &out).unwrap();
         std::fs::rename(&tmp, &dst).unwrap();
     }
     dst
+}
+
+/// The `xz` tool, when installed, stops after the prefix (about 50 times faster here).
+fn xz_cli(src: &Path, limit: u64) -> Option<Vec<u8>> {
+    let mut child = Command::new("xz").arg("-dc").arg(src).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().ok()?;
+    let mut out = Vec::new();
+    let read = child.stdout.take()?.take(limit).read_to_end(&mut out);
+    let _ = child.kill(); // stops it early when only a prefix was wanted
+    let status = child.wait().ok()?;
+    let complete = out.len() as u64 == limit || status.success();
+    (read.is_ok() && complete).then_some(out)
 }
 
 #[test]
@@ -91,8 +108,8 @@ fn blkid_oracle() {
     let mut missed = Vec::new();
     for row in rows(&corpus) {
         let is_ext = matches!(row.ty.as_str(), "ext2" | "ext3" | "ext4");
-        // End-of-device signatures need the real size; the rest only the start.
-        let full = is_ext || row.ty.ends_with("_member");
+        // End-of-device RAID signatures need the real size; the rest only the start.
+        let full = is_ext || row.ty.ends_with("raid_member");
         let img = unpack(&corpus.join("blkid").join(&row.file), if full { u64::MAX } else { PREFIX });
         let before = std::fs::read(&img).unwrap();
         let disk = Disk::open(&img).unwrap();

@@ -122,7 +122,7 @@ impl<'v> Log<'v> {
         if sb.journal_inum == 0 {
             return Err("it is on an external device".into());
         }
-        let inode: Inode = vol.inode(sb.journal_inum).map_err(|e| format!("journal inode: {e}"))?;
+        let inode = journal_inode(vol)?;
         let mut mapper = Mapper::new(vol, &inode);
         let bs = usize::try_from(sb.block_size).map_err(|_| "block size")?;
         let head = read_log_block(vol, &mut mapper, 0)?;
@@ -392,6 +392,35 @@ impl Scan {
 /// Sequence comparison with wrap-around (jbd2's `tid_gt`).
 fn tid_gt(x: u32, y: u32) -> bool {
     (x.wrapping_sub(y) as i32) > 0
+}
+
+/// The journal inode, or (like e2fsck) the copy of its block map kept in the superblock
+/// when the inode itself is damaged.
+fn journal_inode(vol: &Volume) -> Result<Inode, String> {
+    let sb = &vol.sb;
+    let err = match vol.inode(sb.journal_inum) {
+        Ok(i) if i.mode & 0xF000 == 0x8000 && i.size > 0 => return Ok(i),
+        Ok(_) => "journal inode is not a regular file".to_string(),
+        Err(e) => format!("journal inode: {e}"),
+    };
+    let Some(backup) = sb.journal_backup else { return Err(err) };
+    let mut block = [0u8; 60];
+    for (i, w) in backup.iter().take(15).enumerate() {
+        if let Some(b) = block.get_mut(4 * i..4 * i + 4) {
+            b.copy_from_slice(&w.to_le_bytes());
+        }
+    }
+    let extents = block.get(..2) == Some(&[0x0a, 0xf3][..]);
+    Ok(Inode {
+        ino: sb.journal_inum,
+        mode: 0x8180,
+        flags: if extents { super::inode::FL_EXTENTS } else { 0 },
+        size: (u64::from(backup[15]) << 32) | u64::from(backup[16]),
+        block,
+        raw: Vec::new(),
+        blk: 0,
+        off: 0,
+    })
 }
 
 fn read_log_block(vol: &Volume, mapper: &mut Mapper<'_>, lblk: u64) -> Result<Vec<u8>, String> {

@@ -13,6 +13,7 @@ const MAGIC: u16 = 0xEF53;
 
 // s_feature_compat
 const COMPAT_HAS_JOURNAL: u32 = 0x4;
+const COMPAT_DIR_INDEX: u32 = 0x20;
 const COMPAT_SPARSE_SUPER2: u32 = 0x200;
 // s_feature_incompat
 const INCOMPAT_COMPRESSION: u32 = 0x1;
@@ -50,6 +51,12 @@ pub(super) struct Superblock {
     pub incompat: u32,
     pub ro_compat: u32,
     pub journal_inum: u32,
+    /// Backup of the journal inode's `i_block` and size (`s_jnl_blocks`), when
+    /// `s_jnl_backup_type` says it holds one.
+    pub journal_backup: Option<[u32; 17]>,
+    /// Directory hash seed and `s_flags` (for the unsigned-hash flag).
+    pub hash_seed: [u32; 4],
+    pub flags: u32,
     pub uuid: [u8; 16],
     pub label: [u8; 16],
 }
@@ -146,6 +153,9 @@ impl Superblock {
             incompat,
             ro_compat,
             journal_inum: le32(b, 0xe0),
+            journal_backup: (b.get(0xfd) == Some(&1)).then(|| std::array::from_fn(|i| le32(b, 0x10c + 4 * i))),
+            hash_seed: [le32(b, 0xec), le32(b, 0xf0), le32(b, 0xf4), le32(b, 0xf8)],
+            flags: le32(b, 0x160),
             uuid: array16(b, 0x68),
             label: array16(b, 0x78),
         };
@@ -176,6 +186,15 @@ impl Superblock {
 
     pub fn has_incompat(&self, bit: u32) -> bool {
         self.incompat & bit != 0
+    }
+
+    pub fn has_dir_index(&self) -> bool {
+        self.compat & COMPAT_DIR_INDEX != 0
+    }
+
+    /// `EXT2_FLAGS_UNSIGNED_HASH`: names were hashed as unsigned chars.
+    pub fn unsigned_hash(&self) -> bool {
+        self.flags & 0x2 != 0
     }
 
     pub fn uses_group_checksums(&self) -> bool {
