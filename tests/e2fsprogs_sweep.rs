@@ -32,8 +32,13 @@ struct Tally {
 impl Tally {
     fn error(&mut self, path: &[u8], e: &FsError) {
         let msg = e.to_string();
-        assert!(!msg.is_empty() && !msg.contains('\n'), "{}: bad error message {msg:?}", String::from_utf8_lossy(path));
-        self.errors.push(format!("{}: {msg}", String::from_utf8_lossy(path)));
+        assert!(
+            !msg.is_empty() && !msg.contains('\n'),
+            "{}: bad error message {msg:?}",
+            String::from_utf8_lossy(path)
+        );
+        self.errors
+            .push(format!("{}: {msg}", String::from_utf8_lossy(path)));
     }
 }
 
@@ -75,7 +80,13 @@ fn walk(fs: &ExtFs, path: &[u8], depth: usize, t: &mut Tally) {
                     let mut sink = Vec::new();
                     match f.take(READ_CAP).read_to_end(&mut sink) {
                         Ok(n) => t.bytes += n as u64,
-                        Err(e) => t.error(&child, &FsError::Io { fs: "ext", detail: e.to_string() }),
+                        Err(e) => t.error(
+                            &child,
+                            &FsError::Io {
+                                fs: "ext",
+                                detail: e.to_string(),
+                            },
+                        ),
                     }
                 }
                 Err(e) => t.error(&child, &e),
@@ -98,7 +109,9 @@ fn contents(p: &Path) -> Vec<u8> {
 
 #[test]
 fn e2fsprogs_corpus_is_walked_safely() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let mut images: Vec<_> = std::fs::read_dir(corpus.join("e2fsprogs"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -108,7 +121,11 @@ fn e2fsprogs_corpus_is_walked_safely() {
         })
         .collect();
     images.sort();
-    assert!(images.len() > 100, "corpus incomplete: {} images", images.len());
+    assert!(
+        images.len() > 100,
+        "corpus incomplete: {} images",
+        images.len()
+    );
     let (mut opened, mut refused, mut slowest) = (0, 0, (Duration::ZERO, String::new()));
     for src in &images {
         let name = src.file_name().unwrap().to_string_lossy().into_owned();
@@ -138,7 +155,13 @@ fn e2fsprogs_corpus_is_walked_safely() {
         match outcome {
             Ok((t, warnings)) => {
                 opened += 1;
-                eprintln!("{name}: {took:?} {} entries, {} bytes, {} errors {:?} {warnings:?}", t.entries, t.bytes, t.errors.len(), t.errors.first());
+                eprintln!(
+                    "{name}: {took:?} {} entries, {} bytes, {} errors {:?} {warnings:?}",
+                    t.entries,
+                    t.bytes,
+                    t.errors.len(),
+                    t.errors.first()
+                );
             }
             Err(e) => {
                 refused += 1;
@@ -149,5 +172,9 @@ fn e2fsprogs_corpus_is_walked_safely() {
     }
     eprintln!("{opened} opened, {refused} refused, slowest {slowest:?}");
     // Most of the corpus is ext with damage in a few inodes: it must mostly open.
-    assert!(opened > images.len() * 3 / 4, "only {opened} of {} opened", images.len());
+    assert!(
+        opened > images.len() * 3 / 4,
+        "only {opened} of {} opened",
+        images.len()
+    );
 }

@@ -9,8 +9,8 @@ use domuloader::disk::Disk;
 use domuloader::fs::detect::{detect, Detected};
 use domuloader::fs::{self, FsError};
 use std::io::{BufReader, Read, Write};
-use std::process::{Command, Stdio};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 /// Types this detector does not know (all need more than a fixed-offset magic, or are rare
 /// enough not to matter for Xen guest disks). Anything else in the oracle must be named.
@@ -41,7 +41,13 @@ fn rows(corpus: &Path) -> Vec<Row> {
             Some((file, off)) => (file, off.parse().unwrap()),
             None => (f[0], 0),
         };
-        out.push(Row { file: file.into(), offset, ty: f[1].into(), uuid: f[2].into(), label: f[3].into() });
+        out.push(Row {
+            file: file.into(),
+            offset,
+            ty: f[1].into(),
+            uuid: f[2].into(),
+            label: f[3].into(),
+        });
     }
     out
 }
@@ -76,7 +82,10 @@ fn unpack(src: &Path, limit: u64) -> PathBuf {
     if !dst.exists() {
         let out = xz_cli(src, limit).unwrap_or_else(|| {
             // lzma-rs decodes a whole dictionary before writing, so it cannot stop early.
-            let mut w = Capped { out: Vec::new(), limit };
+            let mut w = Capped {
+                out: Vec::new(),
+                limit,
+            };
             let mut r = BufReader::new(std::fs::File::open(src).unwrap());
             if let Err(e) = lzma_rs::xz_decompress(&mut r, &mut w) {
                 assert!(w.out.len() as u64 >= limit, "{name}: {e:?}");
@@ -92,7 +101,13 @@ fn unpack(src: &Path, limit: u64) -> PathBuf {
 
 /// The `xz` tool, when installed, stops after the prefix (about 50 times faster here).
 fn xz_cli(src: &Path, limit: u64) -> Option<Vec<u8>> {
-    let mut child = Command::new("xz").arg("-dc").arg(src).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().ok()?;
+    let mut child = Command::new("xz")
+        .arg("-dc")
+        .arg(src)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
     let mut out = Vec::new();
     let read = child.stdout.take()?.take(limit).read_to_end(&mut out);
     let _ = child.kill(); // stops it early when only a prefix was wanted
@@ -103,17 +118,25 @@ fn xz_cli(src: &Path, limit: u64) -> Option<Vec<u8>> {
 
 #[test]
 fn blkid_oracle() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     let mut named = 0;
     let mut missed = Vec::new();
     for row in rows(&corpus) {
         let is_ext = matches!(row.ty.as_str(), "ext2" | "ext3" | "ext4");
         // End-of-device RAID signatures need the real size; the rest only the start.
         let full = is_ext || row.ty.ends_with("raid_member");
-        let img = unpack(&corpus.join("blkid").join(&row.file), if full { u64::MAX } else { PREFIX });
+        let img = unpack(
+            &corpus.join("blkid").join(&row.file),
+            if full { u64::MAX } else { PREFIX },
+        );
         let before = std::fs::read(&img).unwrap();
         let disk = Disk::open(&img).unwrap();
-        let slice = disk.whole().sub(row.offset, disk.size() - row.offset).unwrap();
+        let slice = disk
+            .whole()
+            .sub(row.offset, disk.size() - row.offset)
+            .unwrap();
         let what = format!("{}@{} ({})", row.file, row.offset, row.ty);
         let found = detect(&slice).unwrap_or_else(|e| panic!("{what}: {e}"));
         match row.ty.as_str() {
@@ -121,12 +144,23 @@ fn blkid_oracle() {
                 assert_eq!(found, Detected::Ext, "{what}");
                 let f = fs::open(slice).unwrap_or_else(|e| panic!("{what}: {e}"));
                 let info = f.info();
-                assert_eq!((info.fs_type.as_str(), info.uuid.as_str(), info.label.as_str()), (row.ty.as_str(), row.uuid.as_str(), row.label.as_str()), "{what}");
+                assert_eq!(
+                    (
+                        info.fs_type.as_str(),
+                        info.uuid.as_str(),
+                        info.label.as_str()
+                    ),
+                    (row.ty.as_str(), row.uuid.as_str(), row.label.as_str()),
+                    "{what}"
+                );
                 named += 1;
             }
             "vfat" => assert_eq!(found, Detected::Fat, "{what}"),
             ty => {
-                assert!(!matches!(found, Detected::Ext | Detected::Fat), "{what}: misread as {found:?}");
+                assert!(
+                    !matches!(found, Detected::Ext | Detected::Fat),
+                    "{what}: misread as {found:?}"
+                );
                 match found {
                     Detected::Other(name) => {
                         assert_eq!(name, ty, "{what}");
@@ -136,13 +170,19 @@ fn blkid_oracle() {
                         named += 1;
                     }
                     _ => {
-                        assert!(matches!(fs::open(slice).err(), Some(FsError::Unrecognised)), "{what}");
+                        assert!(
+                            matches!(fs::open(slice).err(), Some(FsError::Unrecognised)),
+                            "{what}"
+                        );
                         missed.push(ty.to_owned());
                     }
                 }
             }
         }
-        assert!(before == std::fs::read(&img).unwrap(), "{what}: image changed");
+        assert!(
+            before == std::fs::read(&img).unwrap(),
+            "{what}: image changed"
+        );
     }
     missed.sort();
     missed.dedup();

@@ -43,7 +43,11 @@ fn rdump(img: &Path) -> tempfile::TempDir {
         .arg(img)
         .output()
         .unwrap();
-    assert!(out.status.success(), "debugfs: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "debugfs: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     dir
 }
 
@@ -75,11 +79,17 @@ fn compare(fs: &ExtFs, path: &[u8], host: &Path, n: &mut Counts, ignore: &[&[u8]
         }
         Err(e) => panic!("{}: {e}", String::from_utf8_lossy(path)),
     };
-    let mut host_names: BTreeSet<Vec<u8>> =
-        std::fs::read_dir(host).unwrap().map(|e| e.unwrap().file_name().as_bytes().to_vec()).collect();
+    let mut host_names: BTreeSet<Vec<u8>> = std::fs::read_dir(host)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().as_bytes().to_vec())
+        .collect();
     // Lookups are linear scans, so checking every entry of a huge directory is quadratic:
     // compare all names and kinds, but stat and read only a sample there.
-    let stride = if ours.len() > 400 { ours.len() / 100 } else { 1 };
+    let stride = if ours.len() > 400 {
+        ours.len() / 100
+    } else {
+        1
+    };
     for (i, (name, kind)) in ours.into_iter().enumerate() {
         let mut child = path.to_vec();
         if child.last() != Some(&b'/') {
@@ -93,12 +103,18 @@ fn compare(fs: &ExtFs, path: &[u8], host: &Path, n: &mut Counts, ignore: &[&[u8]
         }
         let shown = String::from_utf8_lossy(&child).into_owned();
         if i % stride != 0 {
-            assert!(host_names.remove(&name) || kind == FileKind::Other, "{shown}: debugfs did not dump it");
+            assert!(
+                host_names.remove(&name) || kind == FileKind::Other,
+                "{shown}: debugfs did not dump it"
+            );
             let meta = std::fs::symlink_metadata(&hp);
             assert!(kind == FileKind::Other || meta.is_ok(), "{shown}");
             continue;
         }
-        let st = fs.stat(&child).unwrap().unwrap_or_else(|| panic!("{shown}: listed but not found"));
+        let st = fs
+            .stat(&child)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{shown}: listed but not found"));
         assert_eq!(st.kind, kind, "{shown}");
         if kind == FileKind::Other {
             continue; // debugfs does not dump devices, FIFOs, sockets
@@ -109,35 +125,53 @@ fn compare(fs: &ExtFs, path: &[u8], host: &Path, n: &mut Counts, ignore: &[&[u8]
             FileKind::Symlink => {
                 let want = std::fs::read_link(&hp).unwrap();
                 match fs.read_link(&child) {
-                    Err(FsError::UnsupportedFeature { feature, .. }) if feature == "inline_data" => n.inline += 1,
+                    Err(FsError::UnsupportedFeature { feature, .. })
+                        if feature == "inline_data" =>
+                    {
+                        n.inline += 1
+                    }
                     got => assert_eq!(got.unwrap(), want.as_os_str().as_bytes(), "{shown}"),
                 }
                 n.symlinks += 1;
             }
             FileKind::File => {
                 let mut want = std::fs::read(&hp).unwrap();
-                if want.len() == 60 && st.size < 60 && want[st.size as usize..].iter().all(|&b| b == 0) {
+                if want.len() == 60
+                    && st.size < 60
+                    && want[st.size as usize..].iter().all(|&b| b == 0)
+                {
                     // debugfs 1.47.0 dumps a small inline-data file as its whole 60-byte
                     // i_block, zero-padded; the file is i_size long.
                     want.truncate(st.size as usize);
                 }
                 let mut got = Vec::new();
                 match fs.open(&child) {
-                    Err(FsError::UnsupportedFeature { feature, .. }) if feature == "inline_data" => {
+                    Err(FsError::UnsupportedFeature { feature, .. })
+                        if feature == "inline_data" =>
+                    {
                         n.inline += 1;
                         continue;
                     }
                     f => f.unwrap().read_to_end(&mut got).unwrap(),
                 };
                 assert_eq!(st.size, want.len() as u64, "{shown}: size");
-                assert!(got == want, "{shown}: content differs ({} vs {} bytes)", got.len(), want.len());
+                assert!(
+                    got == want,
+                    "{shown}: content differs ({} vs {} bytes)",
+                    got.len(),
+                    want.len()
+                );
                 n.files += 1;
                 n.bytes += got.len() as u64;
             }
             FileKind::Other => {}
         }
     }
-    assert!(host_names.is_empty(), "{}: we missed {host_names:?}", String::from_utf8_lossy(path));
+    assert!(
+        host_names.is_empty(),
+        "{}: we missed {host_names:?}",
+        String::from_utf8_lossy(path)
+    );
 }
 
 /// Whether the superblock says needs_recovery (incompat RECOVER).
@@ -157,8 +191,16 @@ fn recovered(img: &Path, tmp: &Path) -> PathBuf {
     }
     let copy = tmp.join("recovered.img");
     std::fs::copy(img, &copy).unwrap();
-    let out = Command::new("e2fsck").args(["-y", "-E", "journal_only"]).arg(&copy).output().unwrap();
-    assert!(matches!(out.status.code(), Some(0 | 1)), "e2fsck: {}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new("e2fsck")
+        .args(["-y", "-E", "journal_only"])
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "e2fsck: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     copy
 }
 
@@ -182,8 +224,13 @@ fn check_image_ignoring(img: &Path, ignore: &[&[u8]]) -> Counts {
 }
 
 fn ext4_view_images() -> Vec<PathBuf> {
-    let Some(c) = common::corpus() else { return Vec::new() };
-    let mut v: Vec<PathBuf> = std::fs::read_dir(c.join("ext4-view")).unwrap().map(|e| e.unwrap().path()).collect();
+    let Some(c) = common::corpus() else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = std::fs::read_dir(c.join("ext4-view"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     v.sort();
     v.iter().map(|p| common::unpacked(p)).collect()
 }
@@ -196,7 +243,11 @@ fn ext4_view_corpus_matches_debugfs() {
     }
     for img in ext4_view_images() {
         let n = check_image(&img);
-        assert!(n.files + n.symlinks + n.dirs > 100, "{}: too little found: {n:?}", img.display());
+        assert!(
+            n.files + n.symlinks + n.dirs > 100,
+            "{}: too little found: {n:?}",
+            img.display()
+        );
     }
 }
 
@@ -205,14 +256,21 @@ fn ext4_view_corpus_identity() {
     for img in ext4_view_images() {
         let fs = open(&img);
         let name = img.file_name().unwrap().to_string_lossy().into_owned();
-        let want = if name.contains("ext3") { FsType::Ext3 } else { FsType::Ext4 };
+        let want = if name.contains("ext3") {
+            FsType::Ext3
+        } else {
+            FsType::Ext4
+        };
         assert_eq!(fs.info().fs_type, want, "{name}");
         assert_eq!(fs.info().label, "ext4-view testfs");
         assert_eq!(fs.info().uuid.len(), 36);
         if name.contains("journal") {
             // Its newest directories exist only in the journal (ext4-view's own test).
             assert!(fs.warnings()[0].contains("replayed"), "{:?}", fs.warnings());
-            assert_eq!(fs.stat(b"/dir500").unwrap().map(|s| s.kind), Some(FileKind::Dir));
+            assert_eq!(
+                fs.stat(b"/dir500").unwrap().map(|s| s.kind),
+                Some(FileKind::Dir)
+            );
         } else {
             assert!(fs.warnings().is_empty(), "{name}: {:?}", fs.warnings());
         }
@@ -238,7 +296,10 @@ fn fixture(name: &str) -> PathBuf {
 
 fn read_all(fs: &ExtFs, path: &str) -> Vec<u8> {
     let mut v = Vec::new();
-    fs.open(path.as_bytes()).unwrap().read_to_end(&mut v).unwrap();
+    fs.open(path.as_bytes())
+        .unwrap()
+        .read_to_end(&mut v)
+        .unwrap();
     v
 }
 
@@ -250,7 +311,10 @@ fn fixtures_match_debugfs() {
     }
     for (name, ..) in FIXTURES {
         let n = check_image(&fixture(name));
-        assert!(n.files >= 100 && n.symlinks >= 5, "{name}: too little found: {n:?}");
+        assert!(
+            n.files >= 100 && n.symlinks >= 5,
+            "{name}: too little found: {n:?}"
+        );
         assert_eq!(n.inline, 0, "{name}: {n:?}");
     }
 }
@@ -260,33 +324,68 @@ fn fixture_identity_and_content() {
     for (name, ty, uuid, label) in FIXTURES {
         let fs = open(&fixture(name));
         assert_eq!(fs.info().fs_type, *ty, "{name}");
-        assert_eq!(fs.info().uuid, format!("0b5e2d1c-0000-4000-8000-0000000000{uuid}"), "{name}");
+        assert_eq!(
+            fs.info().uuid,
+            format!("0b5e2d1c-0000-4000-8000-0000000000{uuid}"),
+            "{name}"
+        );
         assert_eq!(fs.info().label, *label, "{name}");
         let kernel = read_all(&fs, "/boot/vmlinuz-6.1.0-test");
         assert_eq!(kernel.len(), 1200 * 1024 + 123, "{name}");
-        assert!(kernel.starts_with(b"kernel KiB 00000000\n") && kernel[1024..].starts_with(b"kernel KiB 00000001\n"));
-        assert_eq!(fs.read_link(b"/vmlinuz").unwrap(), b"boot/vmlinuz-6.1.0-test");
-        assert_eq!(fs.read_link(b"/initrd.img").unwrap(), b"/boot/initrd.img-6.1.0-test");
-        assert_eq!(fs.stat(b"/dev/fifo").unwrap().unwrap().kind, FileKind::Other);
+        assert!(
+            kernel.starts_with(b"kernel KiB 00000000\n")
+                && kernel[1024..].starts_with(b"kernel KiB 00000001\n")
+        );
+        assert_eq!(
+            fs.read_link(b"/vmlinuz").unwrap(),
+            b"boot/vmlinuz-6.1.0-test"
+        );
+        assert_eq!(
+            fs.read_link(b"/initrd.img").unwrap(),
+            b"/boot/initrd.img-6.1.0-test"
+        );
+        assert_eq!(
+            fs.stat(b"/dev/fifo").unwrap().unwrap().kind,
+            FileKind::Other
+        );
         assert_eq!(fs.stat(b"/boot/nonexistent").unwrap(), None);
         assert_eq!(fs.stat(b"/nonexistent/deeper").unwrap(), None);
-        assert!(fs.stat(b"/etc/fstab/x").is_err(), "a file is not a directory");
-        assert!(fs.open(b"/boot").is_err() && fs.open(b"/vmlinuz").is_err() && fs.read_link(b"/etc").is_err());
+        assert!(
+            fs.stat(b"/etc/fstab/x").is_err(),
+            "a file is not a directory"
+        );
+        assert!(
+            fs.open(b"/boot").is_err()
+                && fs.open(b"/vmlinuz").is_err()
+                && fs.read_link(b"/etc").is_err()
+        );
         assert_eq!(fs.read_dir(b"/big").unwrap().len(), 600, "{name}");
         let sparse = fs.stat(b"/sparse").unwrap().unwrap();
         assert_eq!(sparse.size, 80 * 1024 * 1024 - 3 + 1000);
-        let grub = Some(read_all(&fs, "/boot/grub/grub.cfg"));
+        let grub = read_all(&fs, "/boot/grub/grub.cfg");
         match *name {
             "ext3-dirty" | "ext4-dirty" => {
-                assert!(fs.warnings()[0].contains("replayed"), "{name}: {:?}", fs.warnings());
-                let want: &[u8] = if *name == "ext3-dirty" { b"set default=1 # from the journal\0" } else { b"set default=2 # from the v3 journal\0" };
-                assert!(grub.unwrap().starts_with(want), "{name}");
+                assert!(
+                    fs.warnings()[0].contains("replayed"),
+                    "{name}: {:?}",
+                    fs.warnings()
+                );
+                let want: &[u8] = if *name == "ext3-dirty" {
+                    b"set default=1 # from the journal\0"
+                } else {
+                    b"set default=2 # from the v3 journal\0"
+                };
+                assert!(grub.starts_with(want), "{name}");
                 // The revoked copy of fstab's block must not be used.
                 assert!(read_all(&fs, "/etc/fstab").starts_with(b"UUID="), "{name}");
             }
             "ext3-flag" => {
-                assert!(fs.warnings()[0].contains("journal is empty"), "{:?}", fs.warnings());
-                assert!(grub.unwrap().starts_with(b"set default=0"));
+                assert!(
+                    fs.warnings()[0].contains("journal is empty"),
+                    "{:?}",
+                    fs.warnings()
+                );
+                assert!(grub.starts_with(b"set default=0"));
             }
             _ => assert!(fs.warnings().is_empty(), "{name}: {:?}", fs.warnings()),
         }
@@ -294,7 +393,10 @@ fn fixture_identity_and_content() {
             // Preallocated (unwritten) blocks hold stale bytes on disk but read as zeros.
             let b = read_all(&fs, "/one-block");
             assert_eq!(b.len(), 32768);
-            assert!(b[..4096].starts_with(b"one KiB 00000000") && b[4096..].iter().all(|&x| x == 0), "{name}");
+            assert!(
+                b[..4096].starts_with(b"one KiB 00000000") && b[4096..].iter().all(|&x| x == 0),
+                "{name}"
+            );
         }
     }
 }
@@ -336,7 +438,11 @@ fn hostile_fixture_is_bounded() {
         assert!(v.len() == 4 << 20 && v.iter().all(|&b| b == 0));
     });
     assert_eq!(fs.stat(b"/fan").unwrap().unwrap().size, 1 << 30);
-    let err = fs.open(b"/badtree").unwrap().read(&mut [0u8; 16]).unwrap_err();
+    let err = fs
+        .open(b"/badtree")
+        .unwrap()
+        .read(&mut [0u8; 16])
+        .unwrap_err();
     assert!(err.to_string().contains("depth"), "{err}");
     // 128 MiB directory mapping the same empty blocks over and over: scanned within caps.
     quick("huge directory", 2.0, || {
@@ -350,10 +456,17 @@ fn hostile_fixture_is_bounded() {
     // A 2^60-byte file: the data that exists, then zeros, as far as the caller reads.
     assert_eq!(fs.stat(b"/hugefile").unwrap().unwrap().size, 1 << 60);
     let mut v = Vec::new();
-    fs.open(b"/hugefile").unwrap().take(3 << 20).read_to_end(&mut v).unwrap();
+    fs.open(b"/hugefile")
+        .unwrap()
+        .take(3 << 20)
+        .read_to_end(&mut v)
+        .unwrap();
     assert!(v[..1 << 20].iter().all(|&b| b == b'h') && v[1 << 20..].iter().all(|&b| b == 0));
     // A directory cycle only costs what the path asks for.
-    assert_eq!(fs.stat(b"/loop/self/self/self/self").unwrap().unwrap().kind, FileKind::Dir);
+    assert_eq!(
+        fs.stat(b"/loop/self/self/self/self").unwrap().unwrap().kind,
+        FileKind::Dir
+    );
     assert_eq!(read_all(&fs, "/ok.txt"), b"still readable\n");
     drop(fs);
     assert_eq!(before, sha256_file(&img));
@@ -373,7 +486,8 @@ fn patched(tmp: &Path, patches: &[(usize, &[u8])]) -> PathBuf {
 #[test]
 fn hostile_superblocks_are_clear_errors() {
     let tmp = tempfile::tempdir().unwrap();
-    let cases: &[(&[(usize, &[u8])], &str)] = &[
+    type Patch<'a> = &'a [(usize, &'a [u8])];
+    let cases: &[(Patch, &str)] = &[
         (&[(0x4, &u32::MAX.to_le_bytes())], "inode geometry"),
         (&[(0x20, &1u32.to_le_bytes())], "inode geometry"),
         (&[(0x20, &0u32.to_le_bytes())], "blocks per group"),
@@ -381,7 +495,10 @@ fn hostile_superblocks_are_clear_errors() {
         (&[(0x18, &7u32.to_le_bytes())], "block size"),
         (&[(0x58, &100u16.to_le_bytes())], "inode size"),
         (&[(0x14, &0u32.to_le_bytes())], "first data block"),
-        (&[(0x60, &0x2_0802u32.to_le_bytes())], "unsupported ext4 feature incompat 0x800"),
+        (
+            &[(0x60, &0x2_0802u32.to_le_bytes())],
+            "unsupported ext4 feature incompat 0x800",
+        ),
         (&[(0x60, &0x3u32.to_le_bytes())], "compression"),
         (&[(0x64, &0x403u32.to_le_bytes())], "checksum mismatch"),
         (&[(0x38, &[0, 0])], "magic"),
@@ -389,19 +506,35 @@ fn hostile_superblocks_are_clear_errors() {
     for (patches, want) in cases {
         let img = patched(tmp.path(), patches);
         let disk = Disk::open(&img).unwrap();
-        let err = quick("open", 1.0, || ExtFs::open(disk.whole())).err().unwrap_or_else(|| panic!("{want}: opened"));
+        let err = quick("open", 1.0, || ExtFs::open(disk.whole()))
+            .err()
+            .unwrap_or_else(|| panic!("{want}: opened"));
         assert!(err.to_string().contains(want), "want {want:?}, got: {err}");
     }
     // A slice too short for the filesystem it claims: named, with a warning; what lies
     // beyond the slice is a clear read error.
     let disk = Disk::open(&fixture("ext2")).unwrap();
     let fs = ExtFs::open(disk.whole().sub(0, 512 << 10).unwrap()).unwrap();
-    assert!(fs.warnings()[0].contains("truncated: it claims 8388608 bytes, the partition holds 524288"), "{:?}", fs.warnings());
+    assert!(
+        fs.warnings()[0].contains("truncated: it claims 8388608 bytes, the partition holds 524288"),
+        "{:?}",
+        fs.warnings()
+    );
     assert_eq!(fs.info().label, "ext2-fixture");
     let mut v = Vec::new();
-    let err = fs.open(b"/boot/vmlinuz-6.1.0-test").and_then(|mut f| f.read_to_end(&mut v).map_err(|e| FsError::Io { fs: "ext2", detail: e.to_string() }));
-    assert!(err.is_err() && err.err().unwrap().to_string().contains("outside"), "read beyond the slice");
-    let err = ExtFs::open(disk.whole().sub(0, 1500).unwrap()).err().unwrap();
+    let err = fs.open(b"/boot/vmlinuz-6.1.0-test").and_then(|mut f| {
+        f.read_to_end(&mut v).map_err(|e| FsError::Io {
+            fs: "ext2",
+            detail: e.to_string(),
+        })
+    });
+    assert!(
+        err.is_err() && err.err().unwrap().to_string().contains("outside"),
+        "read beyond the slice"
+    );
+    let err = ExtFs::open(disk.whole().sub(0, 1500).unwrap())
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("too small"), "{err}");
 }
 
@@ -426,7 +559,9 @@ const E2FSPROGS_JOURNALS: &[(&str, &[&[u8]])] = &[
 /// file must read as debugfs sees it once e2fsck has replayed the journal of a copy.
 #[test]
 fn e2fsprogs_journals_match_e2fsck_replay() {
-    let Some(corpus) = common::corpus() else { return };
+    let Some(corpus) = common::corpus() else {
+        return;
+    };
     if !have_debugfs() {
         return;
     }

@@ -60,9 +60,14 @@ impl<'s> Probe<'s> {
 
     /// `len` bytes at `off`, or `None` when they lie (partly) outside the range.
     fn at(&self, off: u64, len: usize) -> Result<Option<Vec<u8>>, FsError> {
-        let Some(end) = off.checked_add(len as u64) else { return Ok(None) };
+        let Some(end) = off.checked_add(len as u64) else {
+            return Ok(None);
+        };
         if end <= self.head.len() as u64 {
-            return Ok(self.head.get(off as usize..end as usize).map(<[u8]>::to_vec));
+            return Ok(self
+                .head
+                .get(off as usize..end as usize)
+                .map(<[u8]>::to_vec));
         }
         let mut buf = vec![0u8; len];
         match self.slice.read_exact_at(off, &mut buf) {
@@ -77,15 +82,24 @@ impl<'s> Probe<'s> {
     }
 
     fn le32(&self, off: u64) -> Result<Option<u32>, FsError> {
-        Ok(self.at(off, 4)?.and_then(|b| b.try_into().ok()).map(u32::from_le_bytes))
+        Ok(self
+            .at(off, 4)?
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes))
     }
 
     fn be32(&self, off: u64) -> Result<Option<u32>, FsError> {
-        Ok(self.at(off, 4)?.and_then(|b| b.try_into().ok()).map(u32::from_be_bytes))
+        Ok(self
+            .at(off, 4)?
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_be_bytes))
     }
 
     fn le16(&self, off: u64) -> Result<Option<u16>, FsError> {
-        Ok(self.at(off, 2)?.and_then(|b| b.try_into().ok()).map(u16::from_le_bytes))
+        Ok(self
+            .at(off, 2)?
+            .and_then(|b| b.try_into().ok())
+            .map(u16::from_le_bytes))
     }
 
     /// Offset of the `n`-th 512-byte sector from the end (1 = the last one).
@@ -124,7 +138,9 @@ fn raid(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
     if p.le32(last + 0x60)? == Some(0x2F00_0000) {
         return other("silicon_medley_raid_member");
     }
-    for n in [63u64, 255, 256, 16, 399, 591, 675, 735, 911, 974, 991, 951, 3087] {
+    for n in [
+        63u64, 255, 256, 16, 399, 591, 675, 735, 911, 974, 991, 951, 3087,
+    ] {
         if let Some(off) = p.sector_from_end(n) {
             if p.is(off, b"Promise Technology, Inc.")? {
                 return other("promise_fasttrack_raid_member");
@@ -156,7 +172,11 @@ fn md_member(p: &Probe<'_>) -> Result<bool, FsError> {
         let off = (size & !(RESERVED - 1)) - RESERVED;
         let (le, be) = (p.le32(off)?, p.be32(off)?);
         if le == Some(MD_MAGIC) || be == Some(MD_MAGIC) {
-            let kib = if le == Some(MD_MAGIC) { p.le32(off + 32)? } else { p.be32(off + 32)? };
+            let kib = if le == Some(MD_MAGIC) {
+                p.le32(off + 32)?
+            } else {
+                p.be32(off + 32)?
+            };
             let bytes = u64::from(kib.unwrap_or(u32::MAX)) << 10;
             if size >= bytes + RESERVED && off >= bytes {
                 return Ok(true);
@@ -172,17 +192,33 @@ fn md_member(p: &Probe<'_>) -> Result<bool, FsError> {
 fn md1_at(p: &Probe<'_>, off: u64) -> Result<bool, FsError> {
     Ok(p.le32(off)? == Some(MD_MAGIC)
         && p.le32(off + 4)? == Some(1)
-        && p.at(off + 144, 8)?.and_then(|b| b.try_into().ok()).map(u64::from_le_bytes) == Some(off >> 9))
+        && p.at(off + 144, 8)?
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes)
+            == Some(off >> 9))
 }
 
 /// Caches, volume managers, crypto and other containers.
 fn containers(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
-    const BCACHE: [u8; 16] = [0xc6, 0x85, 0x73, 0xf6, 0x4e, 0x1a, 0x45, 0xca, 0x82, 0x65, 0xf5, 0x7f, 0x48, 0xba, 0x6d, 0x81];
-    const BCACHEFS: [u8; 16] = [0xc6, 0x85, 0x73, 0xf6, 0x66, 0xce, 0x90, 0xa9, 0xd9, 0x6a, 0x60, 0xcf, 0x80, 0x3d, 0xf7, 0xef];
+    const BCACHE: [u8; 16] = [
+        0xc6, 0x85, 0x73, 0xf6, 0x4e, 0x1a, 0x45, 0xca, 0x82, 0x65, 0xf5, 0x7f, 0x48, 0xba, 0x6d,
+        0x81,
+    ];
+    const BCACHEFS: [u8; 16] = [
+        0xc6, 0x85, 0x73, 0xf6, 0x66, 0xce, 0x90, 0xa9, 0xd9, 0x6a, 0x60, 0xcf, 0x80, 0x3d, 0xf7,
+        0xef,
+    ];
     if p.is(0x1018, &BCACHE)? {
         // bcache superblock versions are 0..=6; bcachefs used the same magic before its own.
-        let version = p.at(0x1010, 8)?.and_then(|b| b.try_into().ok()).map(u64::from_le_bytes);
-        return other(if version.is_some_and(|v| v <= 6) { "bcache" } else { "bcachefs" });
+        let version = p
+            .at(0x1010, 8)?
+            .and_then(|b| b.try_into().ok())
+            .map(u64::from_le_bytes);
+        return other(if version.is_some_and(|v| v <= 6) {
+            "bcache"
+        } else {
+            "bcachefs"
+        });
     }
     if p.is(0x1018, &BCACHEFS)? {
         return other("bcachefs");
@@ -223,7 +259,9 @@ fn containers(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
 
 /// blkid's `fat_valid_superblock`, with its C unsigned arithmetic (wrapping) kept exact.
 fn fat(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
-    let Some(b) = p.at(0, 512)? else { return Ok(None) };
+    let Some(b) = p.at(0, 512)? else {
+        return Ok(None);
+    };
     let s = |r: std::ops::Range<usize>| b.get(r).unwrap_or_default();
     let u16le = |o: usize| s(o..o + 2).try_into().map_or(0, u16::from_le_bytes);
     let u32le = |o: usize| s(o..o + 4).try_into().map_or(0, u32::from_le_bytes);
@@ -239,9 +277,16 @@ fn fat(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
             return Ok(None);
         }
     }
-    let (cluster, reserved, fats, media) = (u32::from(b[0x0d]), u32::from(u16le(0x0e)), u32::from(b[0x10]), b[0x15]);
+    let byte = |o: usize| b.get(o).copied().unwrap_or(0);
+    let (cluster, reserved, fats, media) = (
+        u32::from(byte(0x0d)),
+        u32::from(u16le(0x0e)),
+        u32::from(byte(0x10)),
+        byte(0x15),
+    );
     let sector = u32::from(u16le(0x0b));
-    if fats == 0 || reserved == 0 || !(media >= 0xf8 || media == 0xf0) || !cluster.is_power_of_two() {
+    if fats == 0 || reserved == 0 || !(media >= 0xf8 || media == 0xf0) || !cluster.is_power_of_two()
+    {
         return Ok(None);
     }
     if !sector.is_power_of_two() || !(512..=4096).contains(&sector) {
@@ -254,10 +299,15 @@ fn fat(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
     };
     let fat16_len = u16le(0x16);
     let fat32_len = u32le(0x24);
-    let fat_len = if fat16_len == 0 { fat32_len } else { u32::from(fat16_len) };
+    let fat_len = if fat16_len == 0 {
+        fat32_len
+    } else {
+        u32::from(fat16_len)
+    };
     let fat_size = fat_len.wrapping_mul(fats);
     let dir_size = dir_entries.wrapping_mul(32).wrapping_add(sector - 1) / sector;
-    let clusters = sectors.wrapping_sub(reserved.wrapping_add(fat_size).wrapping_add(dir_size)) / cluster;
+    let clusters =
+        sectors.wrapping_sub(reserved.wrapping_add(fat_size).wrapping_add(dir_size)) / cluster;
     let max = if fat16_len == 0 && fat32_len != 0 {
         0x0FFF_FFF6
     } else if clusters > 0xFF4 {
@@ -280,8 +330,11 @@ fn fat32_fsinfo_ok(p: &Probe<'_>, fsinfo: u16, sector: u32) -> Result<bool, FsEr
         return Ok(true);
     }
     let off = u64::from(fsinfo) * u64::from(sector);
-    let (Some(sig1), Some(sig2)) = (p.at(off, 4)?, p.at(off + 484, 4)?) else { return Ok(false) };
-    Ok([&b"RRaA"[..], b"RRdA", &[0; 4]].contains(&&sig1[..]) && [&b"rrAa"[..], &[0; 4]].contains(&&sig2[..]))
+    let (Some(sig1), Some(sig2)) = (p.at(off, 4)?, p.at(off + 484, 4)?) else {
+        return Ok(false);
+    };
+    Ok([&b"RRaA"[..], b"RRdA", &[0; 4]].contains(&&sig1[..])
+        && [&b"rrAa"[..], &[0; 4]].contains(&&sig2[..]))
 }
 
 fn swap(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
@@ -360,12 +413,20 @@ fn filesystems(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
     }
     if p.is(1024, b"BD")? {
         // An HFS wrapper around an embedded HFS+ volume is HFS+.
-        return other(if p.is(1024 + 0x7c, b"H+")? { "hfsplus" } else { "hfs" });
+        return other(if p.is(1024 + 0x7c, b"H+")? {
+            "hfsplus"
+        } else {
+            "hfs"
+        });
     }
     for base in [0u64, 8192, 65536, 262144] {
         let m = p.at(base + 1372, 4)?;
         let known = [0x0001_1954u32, 0x1954_0119];
-        if m.is_some_and(|b| known.iter().any(|k| b == k.to_le_bytes() || b == k.to_be_bytes())) {
+        if m.is_some_and(|b| {
+            known
+                .iter()
+                .any(|k| b == k.to_le_bytes() || b == k.to_be_bytes())
+        }) {
             return other("ufs");
         }
     }
@@ -400,7 +461,11 @@ fn filesystems(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
         return other("vxfs");
     }
     if p.is(0, b"hsqs")? {
-        return other(if p.le16(28)?.is_some_and(|v| v >= 4) { "squashfs" } else { "squashfs3" });
+        return other(if p.le16(28)?.is_some_and(|v| v >= 4) {
+            "squashfs"
+        } else {
+            "squashfs3"
+        });
     }
     if p.is(0, b"sqsh")? {
         return other("squashfs3");
@@ -436,19 +501,27 @@ fn filesystems(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
 /// (or one sector on 4 KiB media), each a type byte and a 5-byte identifier. UDF's NSR
 /// descriptor wins over an ISO primary volume descriptor, as in blkid (bridge discs).
 fn optical(p: &Probe<'_>) -> Result<Option<&'static str>, FsError> {
-    const KNOWN: [&[u8; 5]; 7] = [b"BEA01", b"BOOT2", b"CD001", b"CDW02", b"NSR02", b"NSR03", b"TEA01"];
+    const KNOWN: [&[u8; 5]; 7] = [
+        b"BEA01", b"BOOT2", b"CD001", b"CDW02", b"NSR02", b"NSR03", b"TEA01",
+    ];
     for stride in [2048u64, 4096] {
         for i in 0..64u64 {
-            let Some(id) = p.at(0x8000 + i * stride + 1, 5)? else { break };
+            let Some(id) = p.at(0x8000 + i * stride + 1, 5)? else {
+                break;
+            };
             if id == b"NSR02" || id == b"NSR03" {
                 return Ok(Some("udf"));
             }
-            if !KNOWN.iter().any(|k| id == &k[..]) {
+            if !KNOWN.iter().any(|k| id[..] == k[..]) {
                 break;
             }
         }
     }
-    Ok(if p.is(0x8001, b"CD001")? || p.is(0x8009, b"CDROM")? { Some("iso9660") } else { None })
+    Ok(if p.is(0x8001, b"CD001")? || p.is(0x8009, b"CDROM")? {
+        Some("iso9660")
+    } else {
+        None
+    })
 }
 
 /// A ZFS vdev label holds an array of 1 KiB uberblocks at +128 KiB; blkid wants several.
@@ -457,7 +530,9 @@ fn zfs(p: &Probe<'_>) -> Result<bool, FsError> {
     for label in [0u64, 256 * 1024] {
         let mut found = 0;
         for k in 0..128u64 {
-            let Some(b) = p.at(label + 128 * 1024 + k * 1024, 8)? else { break };
+            let Some(b) = p.at(label + 128 * 1024 + k * 1024, 8)? else {
+                break;
+            };
             let v = b.try_into().map_or(0, u64::from_le_bytes);
             if v == MAGIC || v.swap_bytes() == MAGIC {
                 found += 1;
@@ -472,21 +547,40 @@ fn zfs(p: &Probe<'_>) -> Result<bool, FsError> {
 
 /// Minix v1/v2 (2-byte magics, so blkid's sanity checks too) and v3.
 fn minix(p: &Probe<'_>) -> Result<bool, FsError> {
-    let Some(sb) = p.at(1024, 32)? else { return Ok(false) };
-    let u16le = |o: usize| sb.get(o..o + 2).and_then(|s| s.try_into().ok()).map_or(0, u16::from_le_bytes);
-    let u32le = |o: usize| sb.get(o..o + 4).and_then(|s| s.try_into().ok()).map_or(0, u32::from_le_bytes);
+    let Some(sb) = p.at(1024, 32)? else {
+        return Ok(false);
+    };
+    let u16le = |o: usize| {
+        sb.get(o..o + 2)
+            .and_then(|s| s.try_into().ok())
+            .map_or(0, u16::from_le_bytes)
+    };
+    let u32le = |o: usize| {
+        sb.get(o..o + 4)
+            .and_then(|s| s.try_into().ok())
+            .map_or(0, u32::from_le_bytes)
+    };
     let version = match u16le(16) {
         0x137F | 0x138F => 1,
         0x2468 | 0x2478 => 2,
         _ => return Ok(u16le(24) == 0x4d5a && u16le(26) == 0),
     };
-    let (ninodes, imap, zmap, first) = (u32::from(u16le(0)), u32::from(u16le(4)), u32::from(u16le(6)), u32::from(u16le(8)));
-    let zones = if version == 2 { u32le(20) } else { u32::from(u16le(2)) };
+    let (ninodes, imap, zmap, first) = (
+        u32::from(u16le(0)),
+        u32::from(u16le(4)),
+        u32::from(u16le(6)),
+        u32::from(u16le(8)),
+    );
+    let zones = if version == 2 {
+        u32le(20)
+    } else {
+        u32::from(u16le(2))
+    };
     if imap == 0 || zmap == 0 || u16le(10) != 0 {
         return Ok(false); // no bitmaps, or a zone size other than one block
     }
-    Ok(u64::from(imap) * 1024 * 8 >= u64::from(ninodes) + 1
-        && u64::from(zmap) * 1024 * 8 >= u64::from(zones.saturating_sub(first)) + 1)
+    Ok(u64::from(imap) * 1024 * 8 > u64::from(ninodes)
+        && u64::from(zmap) * 1024 * 8 > u64::from(zones.saturating_sub(first)))
 }
 
 #[cfg(test)]
@@ -495,7 +589,11 @@ mod tests {
     use crate::disk::Disk;
 
     fn detect_bytes(bytes: &[u8]) -> Detected {
-        let dir = std::env::temp_dir().join(format!("domuloader-detect-{}-{:?}", std::process::id(), std::thread::current().id()));
+        let dir = std::env::temp_dir().join(format!(
+            "domuloader-detect-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
         std::fs::write(&dir, bytes).unwrap();
         let d = detect(&Disk::open(&dir).unwrap().whole()).unwrap();
         std::fs::remove_file(&dir).unwrap();
@@ -522,10 +620,20 @@ mod tests {
     fn fat_needs_a_valid_bpb() {
         let b = fat16_boot_sector();
         assert_eq!(detect_bytes(&b), Detected::Fat);
-        for (off, v) in [(0x10usize, 0u8), (0x15, 0x12), (0x0d, 3), (0x0e, 0), (0x1fe, 0)] {
+        for (off, v) in [
+            (0x10usize, 0u8),
+            (0x15, 0x12),
+            (0x0d, 3),
+            (0x0e, 0),
+            (0x1fe, 0),
+        ] {
             let mut c = b.clone();
             c[off] = v;
-            assert_eq!(detect_bytes(&c), Detected::Nothing, "byte {off:#x} = {v:#x}");
+            assert_eq!(
+                detect_bytes(&c),
+                Detected::Nothing,
+                "byte {off:#x} = {v:#x}"
+            );
         }
         let mut c = b.clone();
         c[0x36..0x3e].copy_from_slice(b"HPFS    ");

@@ -103,7 +103,10 @@ pub trait Filesystem {
     /// [`crate::limits::MAX_DIR_ENTRIES`]. Needed to list e.g. `/loader/entries`.
     fn read_dir(&self, path: FsPath<'_>) -> Result<Vec<(Vec<u8>, FileKind)>, FsError> {
         let _ = path;
-        Err(FsError::Unsupported(format!("{} directory listing", self.info().fs_type.as_str())))
+        Err(FsError::Unsupported(format!(
+            "{} directory listing",
+            self.info().fs_type.as_str()
+        )))
     }
 
     /// Notes to show the user once (e.g. a dirty journal that was not replayed).

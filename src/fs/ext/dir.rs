@@ -22,7 +22,11 @@ pub(super) struct Entry<'a> {
 impl Volume {
     /// Calls `visit` for each live entry of directory `dir` (including `.` and `..`) until
     /// it breaks. Fails on malformed entries, like the kernel's `ext4_check_dir_entry`.
-    pub fn scan_dir<T>(&self, dir: &Inode, mut visit: impl FnMut(Entry<'_>) -> ControlFlow<T>) -> Result<Option<T>, FsError> {
+    pub fn scan_dir<T>(
+        &self,
+        dir: &Inode,
+        mut visit: impl FnMut(Entry<'_>) -> ControlFlow<T>,
+    ) -> Result<Option<T>, FsError> {
         if dir.has(FL_ENCRYPT) {
             return Err(self.unsupported("encrypt"));
         }
@@ -30,7 +34,10 @@ impl Volume {
             return self.scan_inline_dir(dir, visit);
         }
         if dir.size > MAX_DIR_BYTES {
-            return Err(self.sb.corrupt(format!("directory inode {} is {} bytes, over the {MAX_DIR_BYTES}-byte cap", dir.ino, dir.size)));
+            return Err(self.sb.corrupt(format!(
+                "directory inode {} is {} bytes, over the {MAX_DIR_BYTES}-byte cap",
+                dir.ino, dir.size
+            )));
         }
         let bs = usize::try_from(self.block_size()).unwrap_or(1024);
         let mut file = ExtFile::new(self, dir)?;
@@ -65,7 +72,9 @@ impl Volume {
         while off + 8 <= data.len() {
             *slots += 1;
             if *slots > MAX_DIR_ENTRIES {
-                return Err(self.sb.corrupt(format!("directory inode {dir} has over {MAX_DIR_ENTRIES} entries")));
+                return Err(self.sb.corrupt(format!(
+                    "directory inode {dir} has over {MAX_DIR_ENTRIES} entries"
+                )));
             }
             let (entry, rec_len) = self.entry(data, off, dir, blk_no)?;
             if let Some(e) = entry {
@@ -82,11 +91,22 @@ impl Volume {
     /// An inline directory (kernel `ext4_read_inline_dir`): `.` is implicit, `..` is the
     /// first 4 bytes of `i_block`, entries follow in the rest of `i_block` and in the
     /// `system.data` attribute value.
-    fn scan_inline_dir<T>(&self, dir: &Inode, mut visit: impl FnMut(Entry<'_>) -> ControlFlow<T>) -> Result<Option<T>, FsError> {
-        let parts = dir.inline_parts().ok_or_else(|| self.sb.corrupt(format!("inode {}: malformed inline data", dir.ino)))?;
+    fn scan_inline_dir<T>(
+        &self,
+        dir: &Inode,
+        mut visit: impl FnMut(Entry<'_>) -> ControlFlow<T>,
+    ) -> Result<Option<T>, FsError> {
+        let parts = dir.inline_parts().ok_or_else(|| {
+            self.sb
+                .corrupt(format!("inode {}: malformed inline data", dir.ino))
+        })?;
         let parent = le32(&dir.raw, 0x28);
         for (name, ino) in [(&b"."[..], dir.ino), (&b".."[..], parent)] {
-            if let ControlFlow::Break(t) = visit(Entry { name, ino, kind: Some(FileKind::Dir) }) {
+            if let ControlFlow::Break(t) = visit(Entry {
+                name,
+                ino,
+                kind: Some(FileKind::Dir),
+            }) {
                 return Ok(Some(t));
             }
         }
@@ -94,7 +114,13 @@ impl Volume {
         let chunks = [dir.raw.get(0x2c..0x64), dir.raw.get(r0..r0 + rlen)];
         let mut slots = 0u64;
         for (i, chunk) in chunks.into_iter().enumerate() {
-            if let Some(t) = self.scan_chunk(chunk.unwrap_or_default(), dir.ino, i as u64, &mut slots, &mut visit)? {
+            if let Some(t) = self.scan_chunk(
+                chunk.unwrap_or_default(),
+                dir.ino,
+                i as u64,
+                &mut slots,
+                &mut visit,
+            )? {
                 return Ok(Some(t));
             }
         }
@@ -103,7 +129,13 @@ impl Volume {
 
     /// Decodes the entry at `off`: the live entry if any, and its record length (`None`:
     /// the rest of the block is empty, as in a hole or an all-zero block).
-    fn entry<'a>(&self, data: &'a [u8], off: usize, dir: u32, blk: u64) -> Result<(Option<Entry<'a>>, Option<usize>), FsError> {
+    fn entry<'a>(
+        &self,
+        data: &'a [u8],
+        off: usize,
+        dir: u32,
+        blk: u64,
+    ) -> Result<(Option<Entry<'a>>, Option<usize>), FsError> {
         let ino = le32(data, off);
         let raw_rec = le16(data, off + 4);
         let filetype = self.sb.has_incompat(INCOMPAT_FILETYPE);
@@ -115,22 +147,35 @@ impl Volume {
         if rec_len == 0 && ino == 0 {
             return Ok((None, None));
         }
-        let bad = |what: &str| self.sb.corrupt(format!("directory inode {dir} block {blk} offset {off}: {what}"));
+        let bad = |what: &str| {
+            self.sb.corrupt(format!(
+                "directory inode {dir} block {blk} offset {off}: {what}"
+            ))
+        };
         if rec_len < 12 || rec_len % 4 != 0 || off + rec_len > data.len() {
             return Err(bad(&format!("bad record length {rec_len}")));
         }
         if 8 + name_len > rec_len {
-            return Err(bad(&format!("name length {name_len} exceeds record length {rec_len}")));
+            return Err(bad(&format!(
+                "name length {name_len} exceeds record length {rec_len}"
+            )));
         }
         let entry = match data.get(off + 8..off + 8 + name_len) {
-            Some(name) if ino != 0 && !name.is_empty() => Some(Entry { name, ino, kind: type_byte.and_then(kind_of) }),
+            Some(name) if ino != 0 && !name.is_empty() => Some(Entry {
+                name,
+                ino,
+                kind: type_byte.and_then(kind_of),
+            }),
             _ => None,
         };
         Ok((entry, Some(rec_len)))
     }
 
     pub fn unsupported(&self, feature: &str) -> FsError {
-        FsError::UnsupportedFeature { fs: self.sb.fs_type.as_str(), feature: feature.into() }
+        FsError::UnsupportedFeature {
+            fs: self.sb.fs_type.as_str(),
+            feature: feature.into(),
+        }
     }
 }
 

@@ -32,8 +32,19 @@ pub struct ExtFile<'v> {
 
 impl<'v> ExtFile<'v> {
     pub(super) fn new(vol: &'v Volume, inode: &Inode) -> Result<ExtFile<'v>, FsError> {
-        let inline = if inode.has(FL_INLINE_DATA) { Some(inline_pieces(vol, inode)?) } else { None };
-        Ok(ExtFile { vol, mapper: Mapper::new(vol, inode), size: inode.size, pos: 0, run: None, inline })
+        let inline = if inode.has(FL_INLINE_DATA) {
+            Some(inline_pieces(vol, inode)?)
+        } else {
+            None
+        };
+        Ok(ExtFile {
+            vol,
+            mapper: Mapper::new(vol, inode),
+            size: inode.size,
+            pos: 0,
+            run: None,
+            inline,
+        })
     }
 
     /// File size in bytes (as the inode states it).
@@ -65,12 +76,19 @@ impl<'v> ExtFile<'v> {
         let want = (self.size - self.pos).min(max);
         let seg = match run {
             Run::Zero { .. } => {
-                let len = blocks_left.saturating_mul(bs).saturating_sub(within).min(want);
+                let len = blocks_left
+                    .saturating_mul(bs)
+                    .saturating_sub(within)
+                    .min(want);
                 Segment::Zeros { len }
             }
             Run::Mapped { start, .. } => {
                 let src = self.vol.source(start + (lblk - first), blocks_left);
-                let len = src.blocks.saturating_mul(bs).saturating_sub(within).min(want);
+                let len = src
+                    .blocks
+                    .saturating_mul(bs)
+                    .saturating_sub(within)
+                    .min(want);
                 let disk_offset = self.vol.slice.absolute(src.offset + within, len)?;
                 Segment::Data { disk_offset, len }
             }
@@ -94,7 +112,11 @@ impl<'v> ExtFile<'v> {
             }
             piece_start += len;
         }
-        let seg = seg.ok_or_else(|| self.vol.sb.corrupt("inline data shorter than its file".into()))?;
+        let seg = seg.ok_or_else(|| {
+            self.vol
+                .sb
+                .corrupt("inline data shorter than its file".into())
+        })?;
         if let Segment::Data { len, .. } = seg {
             self.pos += len;
         }
@@ -135,7 +157,10 @@ impl<'v> ExtFile<'v> {
 
 /// Partition offsets of an inline file's bytes: `i_block`, then the `system.data` value.
 fn inline_pieces(vol: &Volume, inode: &Inode) -> Result<[(u64, u64); 2], FsError> {
-    let bad = || vol.sb.corrupt(format!("inode {}: malformed inline data", inode.ino));
+    let bad = || {
+        vol.sb
+            .corrupt(format!("inode {}: malformed inline data", inode.ino))
+    };
     let parts = inode.inline_parts().ok_or_else(bad)?;
     let avail = (parts.first.1 + parts.rest.1) as u64; // both within one inode
     if inode.size > avail {
@@ -143,7 +168,10 @@ fn inline_pieces(vol: &Volume, inode: &Inode) -> Result<[(u64, u64); 2], FsError
     }
     let base = vol.source(inode.blk, 1).offset + inode.off;
     let first = inode.size.min(parts.first.1 as u64);
-    Ok([(base + parts.first.0 as u64, first), (base + parts.rest.0 as u64, inode.size - first)])
+    Ok([
+        (base + parts.first.0 as u64, first),
+        (base + parts.rest.0 as u64, inode.size - first),
+    ])
 }
 
 /// `len` <= the buffer length it was capped by, so it fits a usize.

@@ -33,11 +33,20 @@ impl Volume {
         };
         let root = read(0)?;
         // dx_root: "." and ".." entries, then dx_root_info at 24.
-        let (reserved, version, info_len, levels) = (le32(&root, 24), *root.get(28)?, *root.get(29)?, *root.get(30)?);
+        let (reserved, version, info_len, levels) = (
+            le32(&root, 24),
+            *root.get(28)?,
+            *root.get(29)?,
+            *root.get(30)?,
+        );
         if reserved != 0 || info_len != 8 || levels > 2 {
             return None;
         }
-        let version = if version <= 2 && self.sb.unsigned_hash() { version + 3 } else { version };
+        let version = if version <= 2 && self.sb.unsigned_hash() {
+            version + 3
+        } else {
+            version
+        };
         let hash = dirhash(version, name, &self.sb.hash_seed)?;
         let mut node = root;
         let mut base = 32usize;
@@ -54,7 +63,13 @@ impl Volume {
         }
         let mut found = None;
         let mut slots = 0;
-        let mut visit = |e: Entry<'_>| if e.name == name { ControlFlow::Break(e.ino) } else { ControlFlow::Continue(()) };
+        let mut visit = |e: Entry<'_>| {
+            if e.name == name {
+                ControlFlow::Break(e.ino)
+            } else {
+                ControlFlow::Continue(())
+            }
+        };
         if let Ok(Some(ino)) = self.scan_chunk(&node, dir.ino, 0, &mut slots, &mut visit) {
             found = Some(ino);
         }
@@ -113,12 +128,18 @@ fn dirhash(version: u8, name: &[u8], seed: &[u32; 4]) -> Option<u32> {
     };
     let hash = hash & !1;
     // The end-of-directory marker is reserved (EXT4_HTREE_EOF_32BIT << 1).
-    Some(if hash == 0x7FFF_FFFF << 1 { (0x7FFF_FFFF - 1) << 1 } else { hash })
+    Some(if hash == 0x7FFF_FFFF << 1 {
+        (0x7FFF_FFFF - 1) << 1
+    } else {
+        hash
+    })
 }
 
 /// The name from each chunk start to its end: the hash consumes `len` from where it is.
 fn chunks(name: &[u8], step: usize) -> impl Iterator<Item = &[u8]> {
-    (0..name.len()).step_by(step).filter_map(move |i| name.get(i..))
+    (0..name.len())
+        .step_by(step)
+        .filter_map(move |i| name.get(i..))
 }
 
 fn byte(b: u8, unsigned: bool) -> u32 {
@@ -173,8 +194,12 @@ fn tea(buf: &mut [u32; 4], input: &[u32; 4]) {
     let [a, b, c, d] = *input;
     for _ in 0..16 {
         sum = sum.wrapping_add(0x9E37_79B9);
-        b0 = b0.wrapping_add((b1 << 4).wrapping_add(a) ^ b1.wrapping_add(sum) ^ (b1 >> 5).wrapping_add(b));
-        b1 = b1.wrapping_add((b0 << 4).wrapping_add(c) ^ b0.wrapping_add(sum) ^ (b0 >> 5).wrapping_add(d));
+        b0 = b0.wrapping_add(
+            (b1 << 4).wrapping_add(a) ^ b1.wrapping_add(sum) ^ (b1 >> 5).wrapping_add(b),
+        );
+        b1 = b1.wrapping_add(
+            (b0 << 4).wrapping_add(c) ^ b0.wrapping_add(sum) ^ (b0 >> 5).wrapping_add(d),
+        );
     }
     buf[0] = buf[0].wrapping_add(b0);
     buf[1] = buf[1].wrapping_add(b1);
@@ -185,7 +210,13 @@ fn half_md4(buf: &mut [u32; 4], x: &[u32; 8]) {
     let g = |x: u32, y: u32, z: u32| (x & y).wrapping_add((x ^ y) & z);
     let h = |x: u32, y: u32, z: u32| x ^ y ^ z;
     let [mut a, mut b, mut c, mut d] = *buf;
-    let round = |func: &dyn Fn(u32, u32, u32) -> u32, a: &mut u32, b: u32, c: u32, d: u32, x: u32, s: u32| {
+    let round = |func: &dyn Fn(u32, u32, u32) -> u32,
+                 a: &mut u32,
+                 b: u32,
+                 c: u32,
+                 d: u32,
+                 x: u32,
+                 s: u32| {
         *a = a.wrapping_add(func(b, c, d)).wrapping_add(x).rotate_left(s);
     };
     const K2: u32 = 0o13240474631;
@@ -230,8 +261,12 @@ mod tests {
     /// Expected values from e2fsprogs: `debugfs -R "dx_hash -h N -s SEED NAME"`.
     #[test]
     fn hashes_match_e2fsprogs() {
-        let uuid = [0x6f, 0x1e, 0x6d, 0x2a, 0x8a, 0x62, 0x4b, 0x51, 0x9e, 0x39, 0x6c, 0x7d, 0x5d, 0x3c, 0x2b, 0x1a];
-        let seed: [u32; 4] = std::array::from_fn(|i| u32::from_le_bytes(uuid[4 * i..4 * i + 4].try_into().unwrap()));
+        let uuid = [
+            0x6f, 0x1e, 0x6d, 0x2a, 0x8a, 0x62, 0x4b, 0x51, 0x9e, 0x39, 0x6c, 0x7d, 0x5d, 0x3c,
+            0x2b, 0x1a,
+        ];
+        let seed: [u32; 4] =
+            std::array::from_fn(|i| u32::from_le_bytes(uuid[4 * i..4 * i + 4].try_into().unwrap()));
         let n40 = [b'n'; 40];
         let u = "\u{fc}\u{df}".as_bytes();
         let cases: &[(u8, &[u8], u32)] = &[
@@ -253,7 +288,12 @@ mod tests {
             (5, u, 0x8b27da8a),
         ];
         for &(v, name, want) in cases {
-            assert_eq!(dirhash(v, name, &seed), Some(want), "version {v} {:?}", String::from_utf8_lossy(name));
+            assert_eq!(
+                dirhash(v, name, &seed),
+                Some(want),
+                "version {v} {:?}",
+                String::from_utf8_lossy(name)
+            );
         }
         assert_eq!(dirhash(1, b"vmlinuz-6.1.0-test", &[0; 4]), Some(0x17517cda));
         assert_eq!(dirhash(6, b"a", &seed), None);

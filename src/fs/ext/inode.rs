@@ -59,7 +59,10 @@ impl Inode {
     pub fn inline_parts(&self) -> Option<InlineParts> {
         let first = (0x28, 60);
         let Some(value) = self.system_data()? else {
-            return Some(InlineParts { first, rest: (0, 0) });
+            return Some(InlineParts {
+                first,
+                rest: (0, 0),
+            });
         };
         Some(InlineParts { first, rest: value })
     }
@@ -118,13 +121,19 @@ impl Volume {
             .checked_add(byte / sb.block_size)
             .ok_or_else(|| sb.corrupt(format!("inode table of group {group} overflows")))?;
         let mut raw = vec![0u8; usize::try_from(sb.inode_size).unwrap_or(128)];
-        self.read_block(blk, byte % sb.block_size, &mut raw, &|| format!("inode table of group {group}"))?;
+        self.read_block(blk, byte % sb.block_size, &mut raw, &|| {
+            format!("inode table of group {group}")
+        })?;
         let mode = le16(&raw, 0x0);
         if mode == 0 || le16(&raw, 0x1a) == 0 {
             return Err(sb.corrupt(format!("inode {ino} is unused")));
         }
         let is_reg = mode & 0xF000 == 0x8000;
-        let hi = if is_reg || sb.has_incompat(INCOMPAT_LARGEDIR) { u64::from(le32(&raw, 0x6c)) } else { 0 };
+        let hi = if is_reg || sb.has_incompat(INCOMPAT_LARGEDIR) {
+            u64::from(le32(&raw, 0x6c))
+        } else {
+            0
+        };
         let mut block = [0u8; 60];
         if let Some(s) = raw.get(0x28..0x64) {
             block.copy_from_slice(s);

@@ -32,7 +32,10 @@ impl JournalMap {
     /// The first replaced block after `blk`.
     pub fn next_mapped(&self, blk: u64) -> Option<u64> {
         use std::ops::Bound::{Excluded, Unbounded};
-        self.map.range((Excluded(blk), Unbounded)).next().map(|(k, _)| *k)
+        self.map
+            .range((Excluded(blk), Unbounded))
+            .next()
+            .map(|(k, _)| *k)
     }
 
     pub fn len(&self) -> usize {
@@ -68,9 +71,13 @@ const TAG_LAST: u32 = 0x8;
 pub(super) fn replay(vol: &Volume) -> (JournalMap, Option<Superblock>, String) {
     let name = vol.sb.fs_type.as_str();
     match Log::open(vol).and_then(|log| log.replay()) {
-        Ok((map, note)) if map.is_empty() => {
-            (map, None, format!("{name} filesystem was not cleanly unmounted (needs_recovery); its journal {note}"))
-        }
+        Ok((map, note)) if map.is_empty() => (
+            map,
+            None,
+            format!(
+                "{name} filesystem was not cleanly unmounted (needs_recovery); its journal {note}"
+            ),
+        ),
         Ok((map, note)) => match replayed_superblock(vol, &map) {
             Ok(sb) => {
                 let n = map.len();
@@ -92,9 +99,13 @@ fn not_replayed(name: &str, why: &str) -> String {
 /// When the journal holds a newer primary superblock, the replayed one (validated again).
 fn replayed_superblock(vol: &Volume, map: &JournalMap) -> Result<Option<Superblock>, String> {
     let bs = vol.sb.block_size;
-    let Some(copy) = map.get(SB_OFFSET / bs) else { return Ok(None) };
+    let Some(copy) = map.get(SB_OFFSET / bs) else {
+        return Ok(None);
+    };
     let mut raw = [0u8; SB_SIZE];
-    vol.slice.read_exact_at(copy * bs + SB_OFFSET % bs, &mut raw).map_err(|e| e.to_string())?;
+    vol.slice
+        .read_exact_at(copy * bs + SB_OFFSET % bs, &mut raw)
+        .map_err(|e| e.to_string())?;
     let sb = Superblock::parse(&raw).map_err(|e| format!("journal copy of the superblock: {e}"))?;
     if sb.fs_type != vol.sb.fs_type || sb.block_size != bs {
         return Err("journal copy of the superblock changes the filesystem type".into());
@@ -136,7 +147,10 @@ impl<'v> Log<'v> {
         let v2 = blocktype == SUPERBLOCK_V2;
         let incompat = if v2 { be32(&head, 0x28) } else { 0 };
         if incompat & !INCOMPAT_KNOWN != 0 {
-            return Err(format!("unknown journal features 0x{:x}", incompat & !INCOMPAT_KNOWN));
+            return Err(format!(
+                "unknown journal features 0x{:x}",
+                incompat & !INCOMPAT_KNOWN
+            ));
         }
         let csum = incompat & (INCOMPAT_CSUM_V2 | INCOMPAT_CSUM_V3) != 0;
         if csum {
@@ -158,14 +172,30 @@ impl<'v> Log<'v> {
         } else {
             0
         };
-        let end = maxlen.checked_sub(fc).unwrap_or(0);
+        let end = maxlen.saturating_sub(fc);
         let first = u64::from(be32(&head, 0x14));
         let start = u64::from(be32(&head, 0x1c));
-        if maxlen > inode_blocks || first == 0 || first >= end || (start != 0 && (start < first || start >= end)) {
-            return Err(format!("journal geometry is invalid (first {first}, start {start}, length {maxlen})"));
+        if maxlen > inode_blocks
+            || first == 0
+            || first >= end
+            || (start != 0 && (start < first || start >= end))
+        {
+            return Err(format!(
+                "journal geometry is invalid (first {first}, start {start}, length {maxlen})"
+            ));
         }
         let csum_seed = crc32c(!0, head.get(0x30..0x40).unwrap_or_default());
-        Ok(Log { vol, mapper, first, end, start, sequence: be32(&head, 0x18), incompat, csum_seed, bs })
+        Ok(Log {
+            vol,
+            mapper,
+            first,
+            end,
+            start,
+            sequence: be32(&head, 0x18),
+            incompat,
+            csum_seed,
+            bs,
+        })
     }
 
     fn has(&self, f: u32) -> bool {
@@ -196,7 +226,8 @@ impl<'v> Log<'v> {
         if self.start == 0 {
             return Ok((JournalMap::default(), "is empty".into()));
         }
-        let max_blocks = (MAX_JOURNAL_LOG_BYTES / self.vol.sb.block_size).min(self.end - self.first);
+        let max_blocks =
+            (MAX_JOURNAL_LOG_BYTES / self.vol.sb.block_size).min(self.end - self.first);
         let mut scan = Scan::default();
         let mut pos = self.start;
         let mut seq = self.sequence;
@@ -216,7 +247,9 @@ impl<'v> Log<'v> {
                     let tags = self.tags(&block)?;
                     for (fs_blk, flags, csum) in tags {
                         let jblk = self.fs_block_of(pos)?;
-                        if self.has(INCOMPAT_CSUM_V2 | INCOMPAT_CSUM_V3) && !self.data_ok(pos, seq, csum)? {
+                        if self.has(INCOMPAT_CSUM_V2 | INCOMPAT_CSUM_V3)
+                            && !self.data_ok(pos, seq, csum)?
+                        {
                             scan.bad_data += 1;
                         } else {
                             scan.pending.push((fs_blk, jblk, flags & TAG_ESCAPE != 0));
@@ -246,7 +279,10 @@ impl<'v> Log<'v> {
         }
         let mut note = String::new();
         if scan.bad_data > 0 {
-            note.push_str(&format!(" ({} blocks with bad checksums skipped)", scan.bad_data));
+            note.push_str(&format!(
+                " ({} blocks with bad checksums skipped)",
+                scan.bad_data
+            ));
         }
         if self.has(INCOMPAT_FAST_COMMIT) {
             note.push_str(" (fast commits not replayed)");
@@ -267,17 +303,33 @@ impl<'v> Log<'v> {
         } else {
             8 + if self.has(INCOMPAT_CSUM_V2) { 2 } else { 0 } + if is64 { 4 } else { 0 }
         };
-        let tail = if self.has(INCOMPAT_CSUM_V2 | INCOMPAT_CSUM_V3) { 4 } else { 0 };
+        let tail = if self.has(INCOMPAT_CSUM_V2 | INCOMPAT_CSUM_V3) {
+            4
+        } else {
+            0
+        };
         let limit = self.bs.saturating_sub(tail);
         let mut out = Vec::new();
         let mut off = 12usize;
         while off + tag_len <= limit {
             let lo = u64::from(be32(block, off));
             let (flags, hi, csum) = if v3 {
-                (be32(block, off + 4), u64::from(be32(block, off + 8)), be32(block, off + 12))
+                (
+                    be32(block, off + 4),
+                    u64::from(be32(block, off + 8)),
+                    be32(block, off + 12),
+                )
             } else {
-                let hi = if is64 { u64::from(be32(block, off + 8)) } else { 0 };
-                (u32::from(be16(block, off + 6)), hi, u32::from(be16(block, off + 4)))
+                let hi = if is64 {
+                    u64::from(be32(block, off + 8))
+                } else {
+                    0
+                };
+                (
+                    u32::from(be16(block, off + 6)),
+                    hi,
+                    u32::from(be16(block, off + 4)),
+                )
             };
             let fs_blk = if is64 { (hi << 32) | lo } else { lo };
             out.push((fs_blk, flags, csum));
@@ -341,7 +393,11 @@ impl<'v> Log<'v> {
     fn data_ok(&mut self, lblk: u64, seq: u32, want: u32) -> Result<bool, String> {
         let data = self.read(lblk)?;
         let got = crc32c(crc32c(self.csum_seed, &seq.to_be_bytes()), &data);
-        Ok(if self.has(INCOMPAT_CSUM_V3) { got == want } else { got & 0xFFFF == want & 0xFFFF })
+        Ok(if self.has(INCOMPAT_CSUM_V3) {
+            got == want
+        } else {
+            got & 0xFFFF == want & 0xFFFF
+        })
     }
 }
 
@@ -403,7 +459,9 @@ fn journal_inode(vol: &Volume) -> Result<Inode, String> {
         Ok(_) => "journal inode is not a regular file".to_string(),
         Err(e) => format!("journal inode: {e}"),
     };
-    let Some(backup) = sb.journal_backup else { return Err(err) };
+    let Some(backup) = sb.journal_backup else {
+        return Err(err);
+    };
     let mut block = [0u8; 60];
     for (i, w) in backup.iter().take(15).enumerate() {
         if let Some(b) = block.get_mut(4 * i..4 * i + 4) {
@@ -430,17 +488,26 @@ fn read_log_block(vol: &Volume, mapper: &mut Mapper<'_>, lblk: u64) -> Result<Ve
     };
     // The journal is never itself journaled: read the on-disk block.
     let mut buf = vec![0u8; usize::try_from(vol.sb.block_size).unwrap_or(1024)];
-    vol.check_range(blk, 1, &|| "journal".into()).map_err(|e| e.to_string())?;
-    vol.slice.read_exact_at(blk * vol.sb.block_size, &mut buf).map_err(|e| e.to_string())?;
+    vol.check_range(blk, 1, &|| "journal".into())
+        .map_err(|e| e.to_string())?;
+    vol.slice
+        .read_exact_at(blk * vol.sb.block_size, &mut buf)
+        .map_err(|e| e.to_string())?;
     Ok(buf)
 }
 
 fn be32(b: &[u8], off: usize) -> u32 {
-    off.checked_add(4).and_then(|e| b.get(off..e)).and_then(|s| s.try_into().ok()).map_or(0, u32::from_be_bytes)
+    off.checked_add(4)
+        .and_then(|e| b.get(off..e))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u32::from_be_bytes)
 }
 
 fn be16(b: &[u8], off: usize) -> u16 {
-    off.checked_add(2).and_then(|e| b.get(off..e)).and_then(|s| s.try_into().ok()).map_or(0, u16::from_be_bytes)
+    off.checked_add(2)
+        .and_then(|e| b.get(off..e))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u16::from_be_bytes)
 }
 
 #[cfg(test)]

@@ -35,15 +35,26 @@ pub(super) struct Mapper<'v> {
 
 impl<'v> Mapper<'v> {
     pub fn new(vol: &'v Volume, inode: &Inode) -> Mapper<'v> {
-        Mapper { vol, ino: inode.ino, root: inode.block, extents: inode.has(FL_EXTENTS), cache: Vec::new() }
+        Mapper {
+            vol,
+            ino: inode.ino,
+            root: inode.block,
+            extents: inode.has(FL_EXTENTS),
+            cache: Vec::new(),
+        }
     }
 
     /// The run that starts at logical block `lblk`.
     pub fn map(&mut self, lblk: u64) -> Result<Run, FsError> {
-        let run = if self.extents { self.map_extent(lblk)? } else { self.map_indirect(lblk)? };
+        let run = if self.extents {
+            self.map_extent(lblk)?
+        } else {
+            self.map_indirect(lblk)?
+        };
         if let Run::Mapped { start, len } = run {
             let ino = self.ino;
-            self.vol.check_range(start, len, &|| format!("inode {ino}"))?;
+            self.vol
+                .check_range(start, len, &|| format!("inode {ino}"))?;
         }
         Ok(run)
     }
@@ -58,7 +69,9 @@ impl<'v> Mapper<'v> {
             return Ok(b.clone());
         }
         let ino = self.ino;
-        let b = self.vol.block(blk, &|| format!("block map of inode {ino}"))?;
+        let b = self
+            .vol
+            .block(blk, &|| format!("block map of inode {ino}"))?;
         if self.cache.len() >= 4 {
             self.cache.remove(0);
         }
@@ -72,7 +85,9 @@ impl<'v> Mapper<'v> {
         let mut limit = u64::from(u32::MAX) + 1;
         let mut depth = None;
         if lblk >= limit {
-            return Ok(Run::Zero { len: (u64::MAX - lblk).max(1) });
+            return Ok(Run::Zero {
+                len: (u64::MAX - lblk).max(1),
+            });
         }
         loop {
             let (entries, d) = self.extent_header(&node, depth)?;
@@ -102,7 +117,8 @@ impl<'v> Mapper<'v> {
 
     /// Validates an extent node header; returns (entries, depth).
     fn extent_header(&self, node: &[u8], want_depth: Option<u16>) -> Result<(usize, u16), FsError> {
-        let (magic, entries, max, depth) = (le16(node, 0), le16(node, 2), le16(node, 4), le16(node, 6));
+        let (magic, entries, max, depth) =
+            (le16(node, 0), le16(node, 2), le16(node, 4), le16(node, 6));
         if magic != EXT_MAGIC {
             return Err(self.corrupt("bad extent header magic"));
         }
@@ -111,7 +127,9 @@ impl<'v> Mapper<'v> {
         }
         let fits = 12 + 12 * usize::from(entries) <= node.len();
         if entries > max || !fits || (depth > 0 && entries == 0) {
-            return Err(self.corrupt(&format!("extent node with {entries} of {max} entries is invalid")));
+            return Err(self.corrupt(&format!(
+                "extent node with {entries} of {max} entries is invalid"
+            )));
         }
         Ok((usize::from(entries), depth))
     }
@@ -134,18 +152,30 @@ impl<'v> Mapper<'v> {
             rel -= span;
             span = span.saturating_mul(per);
         }
-        Ok(Run::Zero { len: (u64::MAX - lblk).max(1) }) // past the triple-indirect tree
+        Ok(Run::Zero {
+            len: (u64::MAX - lblk).max(1),
+        }) // past the triple-indirect tree
     }
 
     /// Descends from indirect block `blk` (covering `per^(level+1)` blocks) to the pointer
     /// for relative block `rel`; `unit` is the span of one pointer at this level.
-    fn walk_indirect(&mut self, mut blk: u64, level: usize, mut rel: u64, mut unit: u64, per: u64) -> Result<Run, FsError> {
+    fn walk_indirect(
+        &mut self,
+        mut blk: u64,
+        level: usize,
+        mut rel: u64,
+        mut unit: u64,
+        per: u64,
+    ) -> Result<Run, FsError> {
         for _ in 0..=level {
             if blk == 0 {
-                return Ok(Run::Zero { len: unit * per - rel }); // unit*per > rel
+                return Ok(Run::Zero {
+                    len: unit * per - rel,
+                }); // unit*per > rel
             }
             let ino = self.ino;
-            self.vol.check_range(blk, 1, &|| format!("indirect block of inode {ino}"))?;
+            self.vol
+                .check_range(blk, 1, &|| format!("indirect block of inode {ino}"))?;
             let node = self.node(blk)?;
             let idx = rel / unit;
             if unit == 1 {
@@ -167,18 +197,31 @@ fn leaf_run(node: &[u8], entries: usize, lblk: u64, limit: u64) -> Run {
         let e = 12 + 12 * i;
         let first = u64::from(le32(node, e));
         let raw_len = le16(node, e + 4);
-        let (len, unwritten) = if raw_len > INIT_MAX_LEN { (raw_len - INIT_MAX_LEN, true) } else { (raw_len, false) };
+        let (len, unwritten) = if raw_len > INIT_MAX_LEN {
+            (raw_len - INIT_MAX_LEN, true)
+        } else {
+            (raw_len, false)
+        };
         let start = (u64::from(le16(node, e + 6)) << 32) | u64::from(le32(node, e + 8));
         let end = first + u64::from(len);
         if first <= lblk && lblk < end {
             let len = end.min(limit) - lblk;
-            return if unwritten { Run::Zero { len } } else { Run::Mapped { start: start + (lblk - first), len } };
+            return if unwritten {
+                Run::Zero { len }
+            } else {
+                Run::Mapped {
+                    start: start + (lblk - first),
+                    len,
+                }
+            };
         }
         if first > lblk {
             next = next.min(first);
         }
     }
-    Run::Zero { len: next.max(lblk + 1) - lblk }
+    Run::Zero {
+        len: next.max(lblk + 1) - lblk,
+    }
 }
 
 /// The run starting at pointer `idx` of a `count`-pointer array: consecutive block numbers,
@@ -200,7 +243,10 @@ fn pointer_run(ptrs: &[u8], idx: usize, count: usize) -> Run {
     if first == 0 {
         Run::Zero { len: n }
     } else {
-        Run::Mapped { start: first, len: n }
+        Run::Mapped {
+            start: first,
+            len: n,
+        }
     }
 }
 
@@ -226,10 +272,20 @@ mod tests {
 
     #[test]
     fn leaf_runs_holes_and_unwritten() {
-        let n = leaf(&[extent(0, 4, 100), extent(10, 32768 + 3, 200), extent(20, 0, 300)]);
+        let n = leaf(&[
+            extent(0, 4, 100),
+            extent(10, 32768 + 3, 200),
+            extent(20, 0, 300),
+        ]);
         let limit = 1 << 32;
-        assert_eq!(leaf_run(&n, 3, 0, limit), Run::Mapped { start: 100, len: 4 });
-        assert_eq!(leaf_run(&n, 3, 2, limit), Run::Mapped { start: 102, len: 2 });
+        assert_eq!(
+            leaf_run(&n, 3, 0, limit),
+            Run::Mapped { start: 100, len: 4 }
+        );
+        assert_eq!(
+            leaf_run(&n, 3, 2, limit),
+            Run::Mapped { start: 102, len: 2 }
+        );
         assert_eq!(leaf_run(&n, 3, 4, limit), Run::Zero { len: 6 });
         assert_eq!(leaf_run(&n, 3, 11, limit), Run::Zero { len: 2 });
         // A zero-length extent maps nothing: from it the hole runs to the limit.

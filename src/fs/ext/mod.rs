@@ -26,8 +26,8 @@ mod map;
 mod superblock;
 mod volume;
 
-pub use file::{ExtFile, Segment};
 pub(crate) use crc::crc32c;
+pub use file::{ExtFile, Segment};
 
 use super::{FileKind, Filesystem, FsError, FsInfo, FsPath, Stat};
 use crate::disk::Slice;
@@ -58,11 +58,18 @@ impl ExtFs {
     pub fn open(slice: Slice) -> Result<ExtFs, FsError> {
         let mut raw = [0u8; SB_SIZE];
         if slice.len() < SB_OFFSET + SB_SIZE as u64 {
-            return Err(corrupt("ext", format!("{} bytes is too small to hold a superblock", slice.len())));
+            return Err(corrupt(
+                "ext",
+                format!("{} bytes is too small to hold a superblock", slice.len()),
+            ));
         }
         slice.read_exact_at(SB_OFFSET, &mut raw)?;
         let sb = Superblock::parse(&raw)?;
-        let info = FsInfo { fs_type: sb.fs_type, uuid: format_uuid(&sb.uuid), label: format_label(&sb.label) };
+        let info = FsInfo {
+            fs_type: sb.fs_type,
+            uuid: format_uuid(&sb.uuid),
+            label: format_label(&sb.label),
+        };
         let mut warnings = Vec::new();
         if sb.bytes() > slice.len() {
             // The kernel refuses to mount this; we still name it and read what is there.
@@ -73,7 +80,11 @@ impl ExtFs {
                 slice.len()
             ));
         }
-        let mut vol = Volume { slice, sb, journal: JournalMap::default() };
+        let mut vol = Volume {
+            slice,
+            sb,
+            journal: JournalMap::default(),
+        };
         if vol.sb.has_incompat(INCOMPAT_RECOVER) {
             let (journal, replayed_sb, warning) = journal::replay(&vol);
             vol.journal = journal;
@@ -86,7 +97,11 @@ impl ExtFs {
         if root.kind() != FileKind::Dir {
             return Err(vol.sb.corrupt("the root inode is not a directory".into()));
         }
-        Ok(ExtFs { info, vol, warnings })
+        Ok(ExtFs {
+            info,
+            vol,
+            warnings,
+        })
     }
 
     /// Things the caller should tell the user once, e.g. that the filesystem was not
@@ -143,7 +158,8 @@ impl ExtFs {
     }
 
     fn existing(&self, path: FsPath<'_>) -> Result<Inode, FsError> {
-        self.lookup(path)?.ok_or_else(|| path_err(path, "no such file or directory"))
+        self.lookup(path)?
+            .ok_or_else(|| path_err(path, "no such file or directory"))
     }
 
     /// Walks `path` from the root, one directory scan per component.
@@ -158,7 +174,9 @@ impl ExtFs {
         for name in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
             match cur.kind() {
                 FileKind::Dir => {}
-                FileKind::Symlink => return Err(path_err(path, "a symbolic link is not the last component")),
+                FileKind::Symlink => {
+                    return Err(path_err(path, "a symbolic link is not the last component"))
+                }
                 _ => return Err(path_err(path, "a component is not a directory")),
             }
             if name.len() > MAX_NAME {
@@ -166,7 +184,13 @@ impl ExtFs {
             }
             let found = match self.vol.htree_lookup(&cur, name) {
                 Some(ino) => Some(ino),
-                None => self.vol.scan_dir(&cur, |e| if e.name == name { ControlFlow::Break(e.ino) } else { ControlFlow::Continue(()) })?,
+                None => self.vol.scan_dir(&cur, |e| {
+                    if e.name == name {
+                        ControlFlow::Break(e.ino)
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                })?,
             };
             match found {
                 Some(ino) => cur = self.vol.inode(ino)?,
@@ -184,7 +208,10 @@ impl ExtFs {
             return Err(self.vol.unsupported("encrypt"));
         }
         if inode.size == 0 || inode.size > MAX_PATH as u64 {
-            return Err(path_err(path, &format!("symbolic link target of {} bytes is invalid", inode.size)));
+            return Err(path_err(
+                path,
+                &format!("symbolic link target of {} bytes is invalid", inode.size),
+            ));
         }
         let len = usize::try_from(inode.size).unwrap_or(MAX_PATH); // <= MAX_PATH
         let mut target = if inode.size < FAST_SYMLINK_MAX {
@@ -212,7 +239,10 @@ impl Filesystem for ExtFs {
     }
 
     fn stat(&self, path: FsPath<'_>) -> Result<Option<Stat>, FsError> {
-        Ok(self.lookup(path)?.map(|i| Stat { kind: i.kind(), size: i.size }))
+        Ok(self.lookup(path)?.map(|i| Stat {
+            kind: i.kind(),
+            size: i.size,
+        }))
     }
 
     fn read_link(&self, path: FsPath<'_>) -> Result<Vec<u8>, FsError> {
@@ -251,11 +281,16 @@ fn format_uuid(u: &[u8; 16]) -> String {
 /// The label up to its first NUL, trailing blanks removed (as blkid prints it).
 fn format_label(l: &[u8; 16]) -> String {
     let end = l.iter().position(|&b| b == 0).unwrap_or(l.len());
-    String::from_utf8_lossy(l.get(..end).unwrap_or_default()).trim_end().to_owned()
+    String::from_utf8_lossy(l.get(..end).unwrap_or_default())
+        .trim_end()
+        .to_owned()
 }
 
 fn path_err(path: &[u8], what: &str) -> FsError {
-    FsError::Path { path: String::from_utf8_lossy(path).into_owned(), what: what.into() }
+    FsError::Path {
+        path: String::from_utf8_lossy(path).into_owned(),
+        what: what.into(),
+    }
 }
 
 pub(super) fn corrupt(fs: &'static str, detail: String) -> FsError {
@@ -265,11 +300,17 @@ pub(super) fn corrupt(fs: &'static str, detail: String) -> FsError {
 /// Little-endian field readers: 0 when `off` is outside `b`, so a short buffer can never
 /// panic (callers validate lengths before trusting a value).
 pub(super) fn le16(b: &[u8], off: usize) -> u16 {
-    off.checked_add(2).and_then(|e| b.get(off..e)).and_then(|s| s.try_into().ok()).map_or(0, u16::from_le_bytes)
+    off.checked_add(2)
+        .and_then(|e| b.get(off..e))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u16::from_le_bytes)
 }
 
 pub(super) fn le32(b: &[u8], off: usize) -> u32 {
-    off.checked_add(4).and_then(|e| b.get(off..e)).and_then(|s| s.try_into().ok()).map_or(0, u32::from_le_bytes)
+    off.checked_add(4)
+        .and_then(|e| b.get(off..e))
+        .and_then(|s| s.try_into().ok())
+        .map_or(0, u32::from_le_bytes)
 }
 
 #[cfg(test)]
@@ -278,7 +319,10 @@ mod tests {
 
     #[test]
     fn uuid_and_label_forms() {
-        let u = [0x35, 0xf6, 0x6d, 0xab, 0x47, 0x7e, 0x40, 0x90, 0xa8, 0x72, 0x95, 0xee, 0x0e, 0x49, 0x3a, 0xd6];
+        let u = [
+            0x35, 0xf6, 0x6d, 0xab, 0x47, 0x7e, 0x40, 0x90, 0xa8, 0x72, 0x95, 0xee, 0x0e, 0x49,
+            0x3a, 0xd6,
+        ];
         assert_eq!(format_uuid(&u), "35f66dab-477e-4090-a872-95ee0e493ad6");
         assert_eq!(format_label(b"test-ext3\0\0\0\0\0\0\0"), "test-ext3");
         assert_eq!(format_label(b"0123456789abcdef"), "0123456789abcdef");
@@ -289,10 +333,16 @@ mod tests {
     #[test]
     fn htree_lookups_hit() {
         for name in ["ext2", "ext3", "ext4", "ext4-1k"] {
-            let gz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("fixtures/ext-{name}.img.gz"));
+            let gz = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("fixtures/ext-{name}.img.gz"));
             let mut raw = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()), &mut raw).unwrap();
-            let tmp = std::env::temp_dir().join(format!("domuloader-htree-{name}-{}", std::process::id()));
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(std::fs::File::open(gz).unwrap()),
+                &mut raw,
+            )
+            .unwrap();
+            let tmp = std::env::temp_dir()
+                .join(format!("domuloader-htree-{name}-{}", std::process::id()));
             std::fs::write(&tmp, raw).unwrap();
             let fs = ExtFs::open(crate::disk::Disk::open(&tmp).unwrap().whole()).unwrap();
             let big = fs.lookup(b"/big").unwrap().unwrap();
@@ -300,7 +350,11 @@ mod tests {
             let names = fs.read_dir(b"/big").unwrap();
             assert_eq!(names.len(), 600);
             for (n, _) in names {
-                assert!(fs.vol.htree_lookup(&big, &n).is_some(), "{name}: {}", String::from_utf8_lossy(&n));
+                assert!(
+                    fs.vol.htree_lookup(&big, &n).is_some(),
+                    "{name}: {}",
+                    String::from_utf8_lossy(&n)
+                );
             }
             assert_eq!(fs.vol.htree_lookup(&big, b"missing"), None);
             std::fs::remove_file(tmp).unwrap();

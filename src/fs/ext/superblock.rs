@@ -24,8 +24,22 @@ const INCOMPAT_META_BG: u32 = 0x10;
 const INCOMPAT_64BIT: u32 = 0x80;
 pub(super) const INCOMPAT_LARGEDIR: u32 = 0x4000;
 /// Every incompat bit the kernel defines; any other bit is a format we do not know.
-const INCOMPAT_KNOWN: u32 = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400
-    | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x1_0000 | 0x2_0000;
+const INCOMPAT_KNOWN: u32 = 0x1
+    | 0x2
+    | 0x4
+    | 0x8
+    | 0x10
+    | 0x40
+    | 0x80
+    | 0x100
+    | 0x200
+    | 0x400
+    | 0x1000
+    | 0x2000
+    | 0x4000
+    | 0x8000
+    | 0x1_0000
+    | 0x2_0000;
 // s_feature_ro_compat
 const RO_COMPAT_SPARSE_SUPER: u32 = 0x1;
 const RO_COMPAT_GDT_CSUM: u32 = 0x10;
@@ -88,7 +102,10 @@ impl Superblock {
 
         let log = le32(b, 0x18);
         if log > 6 {
-            return Err(c(format!("block size 2^{} is not 1 KiB..64 KiB", log.saturating_add(10))));
+            return Err(c(format!(
+                "block size 2^{} is not 1 KiB..64 KiB",
+                log.saturating_add(10)
+            )));
         }
         let block_size = 1024u64 << log;
         let is64 = incompat & INCOMPAT_64BIT != 0;
@@ -98,7 +115,9 @@ impl Superblock {
         if blocks_count.checked_mul(block_size).is_none() {
             return Err(c("block count overflows".into()));
         }
-        if first_data_block >= blocks_count || (block_size == 1024 && first_data_block != 1 && ro_compat & RO_COMPAT_BIGALLOC == 0) {
+        if first_data_block >= blocks_count
+            || (block_size == 1024 && first_data_block != 1 && ro_compat & RO_COMPAT_BIGALLOC == 0)
+        {
             return Err(c(format!("first data block {first_data_block} is invalid")));
         }
 
@@ -107,7 +126,11 @@ impl Superblock {
         let cpg = u64::from(le32(b, 0x24));
         let bpg_ok = if ro_compat & RO_COMPAT_BIGALLOC != 0 {
             let clog = le32(b, 0x1c);
-            clog >= log && clog <= 30 && cpg > 0 && cpg <= per_group_max && Some(bpg) == cpg.checked_mul(1u64 << (clog - log))
+            clog >= log
+                && clog <= 30
+                && cpg > 0
+                && cpg <= per_group_max
+                && Some(bpg) == cpg.checked_mul(1u64 << (clog - log))
         } else {
             bpg > 0 && bpg <= per_group_max
         };
@@ -120,7 +143,11 @@ impl Superblock {
         let inodes_per_group = le32(b, 0x28);
         let inodes_count = le32(b, 0x0);
         let rev = le32(b, 0x4c);
-        let inode_size = if rev == 0 { 128 } else { u64::from(le16(b, 0x58)) };
+        let inode_size = if rev == 0 {
+            128
+        } else {
+            u64::from(le16(b, 0x58))
+        };
         if inode_size < 128 || !inode_size.is_power_of_two() || inode_size > block_size {
             return Err(c(format!("inode size {inode_size} is invalid")));
         }
@@ -153,7 +180,8 @@ impl Superblock {
             incompat,
             ro_compat,
             journal_inum: le32(b, 0xe0),
-            journal_backup: (b.get(0xfd) == Some(&1)).then(|| std::array::from_fn(|i| le32(b, 0x10c + 4 * i))),
+            journal_backup: (b.get(0xfd) == Some(&1))
+                .then(|| std::array::from_fn(|i| le32(b, 0x10c + 4 * i))),
             hash_seed: [le32(b, 0xec), le32(b, 0xf0), le32(b, 0xf4), le32(b, 0xf8)],
             flags: le32(b, 0x160),
             uuid: array16(b, 0x68),
@@ -168,14 +196,18 @@ impl Superblock {
     fn check_descriptor_table(&self) -> Result<(), FsError> {
         let per_block = self.block_size / self.desc_size;
         let table_groups = if self.has_incompat(INCOMPAT_META_BG) {
-            u64::from(self.first_meta_bg).saturating_mul(per_block).min(u64::from(self.groups))
+            u64::from(self.first_meta_bg)
+                .saturating_mul(per_block)
+                .min(u64::from(self.groups))
         } else {
             u64::from(self.groups)
         };
         let table_blocks = table_groups.div_ceil(per_block);
         match (self.first_data_block + 1).checked_add(table_blocks) {
             Some(end) if end <= self.blocks_count => Ok(()),
-            _ => Err(self.corrupt(format!("group descriptor table ({table_blocks} blocks) exceeds the filesystem"))),
+            _ => Err(self.corrupt(format!(
+                "group descriptor table ({table_blocks} blocks) exceeds the filesystem"
+            ))),
         }
     }
 
@@ -214,25 +246,31 @@ impl Superblock {
         let per_block = self.block_size / self.desc_size; // desc_size <= block_size
         let index = u64::from(g) / per_block;
         let within = (u64::from(g) % per_block) * self.desc_size;
-        let block = if !self.has_incompat(INCOMPAT_META_BG) || index < u64::from(self.first_meta_bg) {
+        let block = if !self.has_incompat(INCOMPAT_META_BG) || index < u64::from(self.first_meta_bg)
+        {
             self.first_data_block + 1 + index // checked against blocks_count in parse
         } else {
             let first = index * per_block; // < groups + per_block, fits u64
-            let g0 = u32::try_from(first).map_err(|_| self.corrupt("meta_bg group overflows".into()))?;
-            let adjust = u64::from(first == 0 && self.block_size == 1024 && self.first_data_block == 0);
+            let g0 =
+                u32::try_from(first).map_err(|_| self.corrupt("meta_bg group overflows".into()))?;
+            let adjust =
+                u64::from(first == 0 && self.block_size == 1024 && self.first_data_block == 0);
             self.group_first_block(g0)
                 .checked_add(u64::from(self.group_has_super(g0)) + adjust)
                 .ok_or_else(|| self.corrupt("meta_bg descriptor block overflows".into()))?
         };
         if block >= self.blocks_count {
-            return Err(self.corrupt(format!("descriptor block of group {g} is outside the filesystem")));
+            return Err(self.corrupt(format!(
+                "descriptor block of group {g} is outside the filesystem"
+            )));
         }
         Ok(block * self.block_size + within) // block < blocks_count, and blocks_count*block_size fits
     }
 
     fn group_first_block(&self, g: u32) -> u64 {
         // g < groups, so this is below blocks_count + blocks_per_group: no overflow.
-        self.first_data_block.saturating_add(u64::from(g).saturating_mul(self.blocks_per_group))
+        self.first_data_block
+            .saturating_add(u64::from(g).saturating_mul(self.blocks_per_group))
     }
 
     /// Whether group `g` carries a superblock backup (`ext2fs_bg_has_super`).
@@ -285,7 +323,10 @@ pub(super) fn blkid_type(compat: u32, incompat: u32, ro_compat: u32) -> FsType {
 /// Refuses the filesystem-wide features we cannot read. Per-inode features (inline data,
 /// encryption, casefold) are refused only when a path actually uses them.
 fn check_features(fs_type: FsType, incompat: u32) -> Result<(), FsError> {
-    let refuse = |feature: String| FsError::UnsupportedFeature { fs: fs_type.as_str(), feature };
+    let refuse = |feature: String| FsError::UnsupportedFeature {
+        fs: fs_type.as_str(),
+        feature,
+    };
     let unknown = incompat & !INCOMPAT_KNOWN;
     if unknown != 0 {
         return Err(refuse(format!("incompat 0x{unknown:x}")));
@@ -294,7 +335,9 @@ fn check_features(fs_type: FsType, incompat: u32) -> Result<(), FsError> {
         return Err(refuse("compression".into()));
     }
     if incompat & INCOMPAT_JOURNAL_DEV != 0 {
-        return Err(refuse("journal_dev (an external journal, not a filesystem)".into()));
+        return Err(refuse(
+            "journal_dev (an external journal, not a filesystem)".into(),
+        ));
     }
     Ok(())
 }
@@ -314,13 +357,16 @@ mod tests {
 
     #[test]
     fn sparse_super_groups() {
-        let backups: Vec<u32> = (0..130).filter(|&g| g <= 1 || (g & 1 == 1 && [3, 5, 7].iter().any(|&r| is_power_of(g, r)))).collect();
+        let backups: Vec<u32> = (0..130)
+            .filter(|&g| g <= 1 || (g & 1 == 1 && [3, 5, 7].iter().any(|&r| is_power_of(g, r))))
+            .collect();
         assert_eq!(backups, vec![0, 1, 3, 5, 7, 9, 25, 27, 49, 81, 125]);
     }
 
     fn minimal() -> Vec<u8> {
         let mut b = vec![0u8; SB_SIZE];
-        let put = |b: &mut Vec<u8>, off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+        let put =
+            |b: &mut Vec<u8>, off: usize, v: u32| b[off..off + 4].copy_from_slice(&v.to_le_bytes());
         put(&mut b, 0x0, 128); // inodes
         put(&mut b, 0x4, 1024); // blocks
         put(&mut b, 0x14, 1); // first data block
@@ -353,7 +399,14 @@ mod tests {
 
     #[test]
     fn rejects_hostile_counts() {
-        for (off, v) in [(0x20usize, 0u32), (0x28, 0), (0x28, 1 << 20), (0x18, 7), (0x58, 100), (0x0, 129)] {
+        for (off, v) in [
+            (0x20usize, 0u32),
+            (0x28, 0),
+            (0x28, 1 << 20),
+            (0x18, 7),
+            (0x58, 100),
+            (0x0, 129),
+        ] {
             let mut b = minimal();
             if off == 0x58 {
                 b[off..off + 2].copy_from_slice(&(v as u16).to_le_bytes());
