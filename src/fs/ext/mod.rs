@@ -12,9 +12,9 @@
 //! capped in bytes and entries; symlink targets in [`MAX_PATH`]; nothing is allocated from
 //! a guest-given size except buffers of at most one block.
 //!
-//! Layout: [`superblock`] (validation, blkid naming, feature policy), [`volume`] (block
-//! reads, group descriptors), [`inode`], [`map`] (extents and indirect blocks), [`file`]
-//! (streaming), [`dir`] (entry scans), [`journal`] (in-memory replay).
+//! Layout: `superblock` (validation, blkid naming, feature policy), `volume` (block reads,
+//! group descriptors), `inode`, `map` (extents and indirect blocks), `file` (streaming),
+//! `dir` (entry scans), `htree` (hashed lookups), `journal` (in-memory replay).
 
 mod crc;
 mod dir;
