@@ -49,12 +49,7 @@ pub struct Disk {
 
 impl std::fmt::Debug for Disk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "Disk({}, {} bytes)",
-            self.inner.path.display(),
-            self.inner.size
-        )
+        write!(f, "Disk({}, {} bytes)", self.inner.path.display(), self.inner.size)
     }
 }
 
@@ -232,9 +227,7 @@ impl Read for SliceCursor {
         if n == 0 {
             return Ok(0);
         }
-        let dst = buf
-            .get_mut(..n)
-            .ok_or_else(|| io::Error::other("read length"))?;
+        let dst = buf.get_mut(..n).ok_or_else(|| io::Error::other("read length"))?;
         self.slice
             .read_exact_at(self.pos, dst)
             .map_err(io::Error::other)?;

@@ -69,11 +69,7 @@ pub fn unpacked(src: &Path) -> PathBuf {
         _ => false,
     };
     if !fresh {
-        let tmp = cache.join(format!(
-            ".tmp-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
+        let tmp = cache.join(format!(".tmp-{}-{:?}", std::process::id(), std::thread::current().id()));
         std::fs::write(&tmp, decompress(src)).unwrap();
         std::fs::rename(&tmp, &dst).unwrap();
     }
@@ -87,10 +83,7 @@ pub fn fixture(name: &str) -> PathBuf {
         return raw;
     }
     let gz = repo().join("fixtures").join(format!("{name}.gz"));
-    assert!(
-        gz.exists(),
-        "missing fixture {name} (.gz): run fixtures/make-fixtures.sh"
-    );
+    assert!(gz.exists(), "missing fixture {name} (.gz): run fixtures/make-fixtures.sh");
     unpacked(&gz)
 }
 
