@@ -24,7 +24,7 @@ const fn table() -> [u32; 256] {
 static TABLE: [u32; 256] = table();
 
 /// Continues a CRC32C register `crc` over `data` (ext4's `ext4_chksum`).
-pub(super) fn crc32c(mut crc: u32, data: &[u8]) -> u32 {
+pub(crate) fn crc32c(mut crc: u32, data: &[u8]) -> u32 {
     for &b in data {
         let idx = usize::from((crc as u8) ^ b);
         crc = (crc >> 8) ^ TABLE[idx]; // idx < 256: a u8

@@ -41,23 +41,26 @@ impl Volume {
         }
         let bs = usize::try_from(self.block_size()).unwrap_or(1024);
         let mut file = ExtFile::new(self, dir)?;
-        let mut block = vec![0u8; bs];
+        // Read several blocks per call (64 KiB), then parse block by block.
+        let mut buf = vec![0u8; bs * (65536 / bs).max(1)];
         let mut slots = 0u64;
         let mut blk_no = 0u64;
         loop {
-            let n = file.read_full(&mut block)?;
-            let Some(data) = block.get(..n).filter(|d| !d.is_empty()) else {
+            let n = file.read_full(&mut buf)?;
+            let Some(data) = buf.get(..n).filter(|d| !d.is_empty()) else {
                 return Ok(None);
             };
-            if let Some(t) = self.scan_chunk(data, dir.ino, blk_no, &mut slots, &mut visit)? {
-                return Ok(Some(t));
+            for block in data.chunks(bs) {
+                if let Some(t) = self.scan_chunk(block, dir.ino, blk_no, &mut slots, &mut visit)? {
+                    return Ok(Some(t));
+                }
+                blk_no += 1;
             }
-            blk_no += 1;
         }
     }
 
     /// Entries of one directory block (or inline-data area).
-    fn scan_chunk<T>(
+    pub(super) fn scan_chunk<T>(
         &self,
         data: &[u8],
         dir: u32,

@@ -54,7 +54,6 @@ const SUPERBLOCK_V1: u32 = 3;
 const SUPERBLOCK_V2: u32 = 4;
 const REVOKE: u32 = 5;
 
-const INCOMPAT_REVOKE: u32 = 0x1;
 const INCOMPAT_64BIT: u32 = 0x2;
 const INCOMPAT_ASYNC_COMMIT: u32 = 0x4;
 const INCOMPAT_CSUM_V2: u32 = 0x8;
@@ -107,8 +106,7 @@ fn replayed_superblock(vol: &Volume, map: &JournalMap) -> Result<Option<Superblo
     vol.slice
         .read_exact_at(copy * bs + SB_OFFSET % bs, &mut raw)
         .map_err(|e| e.to_string())?;
-    let sb = Superblock::parse(&raw, vol.slice.len())
-        .map_err(|e| format!("journal copy of the superblock: {e}"))?;
+    let sb = Superblock::parse(&raw).map_err(|e| format!("journal copy of the superblock: {e}"))?;
     if sb.fs_type != vol.sb.fs_type || sb.block_size != bs {
         return Err("journal copy of the superblock changes the filesystem type".into());
     }
@@ -135,9 +133,7 @@ impl<'v> Log<'v> {
         if sb.journal_inum == 0 {
             return Err("it is on an external device".into());
         }
-        let inode: Inode = vol
-            .inode(sb.journal_inum)
-            .map_err(|e| format!("journal inode: {e}"))?;
+        let inode = journal_inode(vol)?;
         let mut mapper = Mapper::new(vol, &inode);
         let bs = usize::try_from(sb.block_size).map_err(|_| "block size")?;
         let head = read_log_block(vol, &mut mapper, 0)?;
@@ -176,7 +172,7 @@ impl<'v> Log<'v> {
         } else {
             0
         };
-        let end = maxlen.checked_sub(fc).unwrap_or(0);
+        let end = maxlen.saturating_sub(fc);
         let first = u64::from(be32(&head, 0x14));
         let start = u64::from(be32(&head, 0x1c));
         if maxlen > inode_blocks
@@ -452,6 +448,37 @@ impl Scan {
 /// Sequence comparison with wrap-around (jbd2's `tid_gt`).
 fn tid_gt(x: u32, y: u32) -> bool {
     (x.wrapping_sub(y) as i32) > 0
+}
+
+/// The journal inode, or (like e2fsck) the copy of its block map kept in the superblock
+/// when the inode itself is damaged.
+fn journal_inode(vol: &Volume) -> Result<Inode, String> {
+    let sb = &vol.sb;
+    let err = match vol.inode(sb.journal_inum) {
+        Ok(i) if i.mode & 0xF000 == 0x8000 && i.size > 0 => return Ok(i),
+        Ok(_) => "journal inode is not a regular file".to_string(),
+        Err(e) => format!("journal inode: {e}"),
+    };
+    let Some(backup) = sb.journal_backup else {
+        return Err(err);
+    };
+    let mut block = [0u8; 60];
+    for (i, w) in backup.iter().take(15).enumerate() {
+        if let Some(b) = block.get_mut(4 * i..4 * i + 4) {
+            b.copy_from_slice(&w.to_le_bytes());
+        }
+    }
+    let extents = block.get(..2) == Some(&[0x0a, 0xf3][..]);
+    Ok(Inode {
+        ino: sb.journal_inum,
+        mode: 0x8180,
+        flags: if extents { super::inode::FL_EXTENTS } else { 0 },
+        size: (u64::from(backup[15]) << 32) | u64::from(backup[16]),
+        block,
+        raw: Vec::new(),
+        blk: 0,
+        off: 0,
+    })
 }
 
 fn read_log_block(vol: &Volume, mapper: &mut Mapper<'_>, lblk: u64) -> Result<Vec<u8>, String> {

@@ -288,9 +288,10 @@ mod tests {
         );
         assert_eq!(leaf_run(&n, 3, 4, limit), Run::Zero { len: 6 });
         assert_eq!(leaf_run(&n, 3, 11, limit), Run::Zero { len: 2 });
-        // A zero-length extent maps nothing: the hole runs to the limit.
-        assert_eq!(leaf_run(&n, 3, 13, limit), Run::Zero { len: limit - 13 });
-        assert_eq!(leaf_run(&n, 3, 13, 50), Run::Zero { len: 37 });
+        // A zero-length extent maps nothing: from it the hole runs to the limit.
+        assert_eq!(leaf_run(&n, 3, 13, limit), Run::Zero { len: 7 });
+        assert_eq!(leaf_run(&n, 3, 20, limit), Run::Zero { len: limit - 20 });
+        assert_eq!(leaf_run(&n, 3, 20, 50), Run::Zero { len: 30 });
     }
 
     #[test]

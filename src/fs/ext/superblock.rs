@@ -13,6 +13,7 @@ const MAGIC: u16 = 0xEF53;
 
 // s_feature_compat
 const COMPAT_HAS_JOURNAL: u32 = 0x4;
+const COMPAT_DIR_INDEX: u32 = 0x20;
 const COMPAT_SPARSE_SUPER2: u32 = 0x200;
 // s_feature_incompat
 const INCOMPAT_COMPRESSION: u32 = 0x1;
@@ -64,15 +65,23 @@ pub(super) struct Superblock {
     pub incompat: u32,
     pub ro_compat: u32,
     pub journal_inum: u32,
+    /// Backup of the journal inode's `i_block` and size (`s_jnl_blocks`), when
+    /// `s_jnl_backup_type` says it holds one.
+    pub journal_backup: Option<[u32; 17]>,
+    /// Directory hash seed and `s_flags` (for the unsigned-hash flag).
+    pub hash_seed: [u32; 4],
+    pub flags: u32,
     pub uuid: [u8; 16],
     pub label: [u8; 16],
 }
 
 impl Superblock {
-    /// Parses and validates the 1024 superblock bytes of a filesystem held in `part_len`
-    /// bytes. The checks are the kernel's mount-time geometry checks (`ext4_fill_super`),
-    /// which also make every later offset computation fit in the partition.
-    pub fn parse(b: &[u8], part_len: u64) -> Result<Superblock, FsError> {
+    /// Parses and validates the 1024 superblock bytes. The checks are the kernel's
+    /// mount-time geometry checks (`ext4_fill_super`), which also keep every later block
+    /// offset computation (`block * block_size`, block < blocks_count) within a u64. A
+    /// filesystem larger than its partition is not refused here (blkid names truncated
+    /// images too): every read is bounds-checked against the partition anyway.
+    pub fn parse(b: &[u8]) -> Result<Superblock, FsError> {
         let c = |d: String| corrupt("ext", d);
         if b.len() < SB_SIZE || le16(b, 0x38) != MAGIC {
             return Err(c("bad superblock magic".into()));
@@ -103,13 +112,8 @@ impl Superblock {
         let hi = if is64 { u64::from(le32(b, 0x150)) } else { 0 };
         let blocks_count = (hi << 32) | u64::from(le32(b, 0x4));
         let first_data_block = u64::from(le32(b, 0x14));
-        let fs_bytes = blocks_count
-            .checked_mul(block_size)
-            .ok_or_else(|| c("block count overflows".into()))?;
-        if fs_bytes > part_len {
-            return Err(c(format!(
-                "block count {blocks_count} ({fs_bytes} bytes) exceeds the {part_len}-byte partition"
-            )));
+        if blocks_count.checked_mul(block_size).is_none() {
+            return Err(c("block count overflows".into()));
         }
         if first_data_block >= blocks_count
             || (block_size == 1024 && first_data_block != 1 && ro_compat & RO_COMPAT_BIGALLOC == 0)
@@ -176,6 +180,10 @@ impl Superblock {
             incompat,
             ro_compat,
             journal_inum: le32(b, 0xe0),
+            journal_backup: (b.get(0xfd) == Some(&1))
+                .then(|| std::array::from_fn(|i| le32(b, 0x10c + 4 * i))),
+            hash_seed: [le32(b, 0xec), le32(b, 0xf0), le32(b, 0xf4), le32(b, 0xf8)],
+            flags: le32(b, 0x160),
             uuid: array16(b, 0x68),
             label: array16(b, 0x78),
         };
@@ -203,12 +211,22 @@ impl Superblock {
         }
     }
 
+    /// Bytes the filesystem claims.
+    pub fn bytes(&self) -> u64 {
+        self.blocks_count * self.block_size // checked in parse
+    }
+
     pub fn has_incompat(&self, bit: u32) -> bool {
         self.incompat & bit != 0
     }
 
-    pub fn has_journal(&self) -> bool {
-        self.compat & COMPAT_HAS_JOURNAL != 0
+    pub fn has_dir_index(&self) -> bool {
+        self.compat & COMPAT_DIR_INDEX != 0
+    }
+
+    /// `EXT2_FLAGS_UNSIGNED_HASH`: names were hashed as unsigned chars.
+    pub fn unsigned_hash(&self) -> bool {
+        self.flags & 0x2 != 0
     }
 
     pub fn uses_group_checksums(&self) -> bool {
@@ -364,24 +382,19 @@ mod tests {
 
     #[test]
     fn accepts_a_minimal_ext2() {
-        let sb = Superblock::parse(&minimal(), 1024 * 1024).unwrap();
+        let sb = Superblock::parse(&minimal()).unwrap();
         assert_eq!(sb.fs_type, FsType::Ext2);
         assert_eq!(sb.groups, 1);
         assert_eq!(sb.descriptor_offset(0).unwrap(), 2048);
     }
 
     #[test]
-    fn rejects_geometry_beyond_the_partition() {
-        let err = Superblock::parse(&minimal(), 1024 * 1023).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("exceeds the 1047552-byte partition"),
-            "{err}"
-        );
+    fn rejects_inconsistent_group_counts() {
         let mut b = minimal();
-        b[0x4..0x8].copy_from_slice(&u32::MAX.to_le_bytes()); // ext4-view would allocate for 2^19 groups
+        b[0x4..0x8].copy_from_slice(&u32::MAX.to_le_bytes()); // ext4-view would allocate for 2^32 groups
         b[0x20..0x24].copy_from_slice(&1u32.to_le_bytes());
-        assert!(Superblock::parse(&b, 1 << 20).is_err());
+        let err = Superblock::parse(&b).unwrap_err();
+        assert!(err.to_string().contains("inode geometry"), "{err}");
     }
 
     #[test]
@@ -400,10 +413,7 @@ mod tests {
             } else {
                 b[off..off + 4].copy_from_slice(&v.to_le_bytes());
             }
-            assert!(
-                Superblock::parse(&b, 1 << 30).is_err(),
-                "offset {off:#x} value {v}"
-            );
+            assert!(Superblock::parse(&b).is_err(), "offset {off:#x} value {v}");
         }
     }
 
@@ -411,7 +421,7 @@ mod tests {
     fn refuses_unknown_incompat_features() {
         let mut b = minimal();
         b[0x60..0x64].copy_from_slice(&(INCOMPAT_FILETYPE | 0x800).to_le_bytes());
-        let err = Superblock::parse(&b, 1 << 20).unwrap_err();
+        let err = Superblock::parse(&b).unwrap_err();
         assert_eq!(err.to_string(), "unsupported ext4 feature incompat 0x800");
     }
 }
