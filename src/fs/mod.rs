@@ -1,6 +1,7 @@
-//! Filesystems, read-only, behind one small trait: detection by magic, and adapters for
-//! ext2/3/4 (`ext4-view`) and FAT12/16/32 (`fatfs`). The rest of the program sees only
-//! [`Filesystem`], so path resolution, fstab and extraction never depend on a crate.
+//! Filesystems, read-only, behind one small trait: detection by magic (blkid's probe order),
+//! and bounded readers for ext2/3/4 ([`ext`]) and FAT12/16/32 ([`fat`]). The rest of the
+//! program sees only [`Filesystem`], so path resolution, fstab and extraction never depend on
+//! how a filesystem is read. (Why not the `ext4-view` and `fatfs` crates: see those modules.)
 
 pub mod detect;
 pub mod ext;
