@@ -3,7 +3,7 @@
 //! the *guest* root (possibly crossing into another mount), `..` never above the guest
 //! root, at most [`MAX_SYMLINKS`] links and [`MAX_PATH`]-byte paths.
 //!
-//! Only canonical, symlink-free paths are ever handed to a [`Filesystem`], so a guest
+//! Only canonical, symlink-free paths are ever handed to a [`Filesystem`](crate::fs::Filesystem), so a guest
 //! symlink can never name anything outside the guest's filesystems: there is no host path
 //! anywhere in this walk.
 
