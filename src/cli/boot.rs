@@ -113,11 +113,7 @@ pub fn extract(
 ) -> anyhow::Result<Extracted> {
     let sel = boot::select(set, req)?;
     if !args.quiet {
-        for (_, fs) in set.filesystems() {
-            for w in fs.warnings() {
-                eprintln!("domuloader: warning: {w}");
-            }
-        }
+        warn_used_filesystems(&sel);
     }
     let x = Extracted {
         has_ramdisk: !sel.initrd.is_empty(),
@@ -135,6 +131,19 @@ pub fn extract(
     copy(kernel, "kernel", std::slice::from_ref(&sel.kernel), max)?;
     copy(ramdisk, "ramdisk", &sel.initrd, max)?;
     Ok(x)
+}
+
+/// Warnings (an unreplayed journal, …) of the filesystems the files come from, once each.
+fn warn_used_filesystems(sel: &Selection) {
+    let mut seen: Vec<String> = Vec::new();
+    for f in std::iter::once(&sel.kernel).chain(&sel.initrd) {
+        for w in f.mount.fs.warnings() {
+            if !seen.contains(w) {
+                eprintln!("domuloader: warning: {}: {w}", f.mount.source);
+                seen.push(w.clone());
+            }
+        }
+    }
 }
 
 /// The menu entry's own arguments, then the caller's (pygrub: `--args` is appended).
