@@ -26,6 +26,12 @@ fn parse_args() -> Result<Args, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    // A file-size limit (RLIMIT_FSIZE) must fail the write like a full disk, with a clean
+    // error and cleanup, rather than kill us with SIGXFSZ halfway through a copy.
+    // SAFETY: setting a signal to SIG_IGN before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let args = match parse_args() {
         Ok(a) => a,
         Err(code) => return code,
