@@ -87,7 +87,8 @@ pub fn copy_segments(
                 if done.saturating_add(len) > expected_size {
                     return Err(longer(out));
                 }
-                copy_range(out, src.disk().file(), disk_offset, len)?;
+                copy_range(out, src.disk().file(), disk_offset, len)
+                    .map_err(|e| shrunk_disk(e, src.disk(), disk_offset))?;
                 len
             }
             Segment::Zeros { len } => {
@@ -107,6 +108,20 @@ pub fn copy_segments(
             expected: expected_size,
             got: done,
         }),
+    }
+}
+
+/// A data piece that ends early means the image shrank under us: say so, naming the disk.
+fn shrunk_disk(e: ExtractError, disk: &crate::disk::Disk, offset: u64) -> ExtractError {
+    match e {
+        ExtractError::Shorter { file, .. } => ExtractError::Read {
+            file,
+            source: io::Error::other(crate::disk::DiskError::Shrunk {
+                path: disk.path().to_owned(),
+                offset,
+            }),
+        },
+        other => other,
     }
 }
 
