@@ -9,7 +9,14 @@ use std::path::PathBuf;
 /// The boot entry `[DEV:]KERNEL[,INITRD]` names guest paths; without DEV they are found
 /// through the guest's /etc/fstab and symlinks, as the guest would see them.
 #[derive(Parser, Debug, Default)]
-#[command(name = "domuloader", version, about, max_term_width = 100)]
+#[command(
+    name = "domuloader",
+    version,
+    about,
+    max_term_width = 100,
+    after_help = "Exit status: 0 on success (and for --help/--version); 1 on any error, with one \
+line on stderr. On failure no result is written and every file this run created is removed."
+)]
 pub struct Args {
     /// Boot entry: [DEV:]KERNEL[,INITRD] (domUloader), or a menu number/title (pygrub).
     #[arg(long, value_name = "ENTRY")]
@@ -102,6 +109,14 @@ pub struct Args {
     /// Accepted for pygrub compatibility (same as -v).
     #[arg(long, hide = true)]
     pub debug: bool,
+
+    /// Print the manual page (roff) and exit: `domuloader --generate-man > domuloader.1`.
+    #[arg(long = "generate-man", hide = true)]
+    pub generate_man: bool,
+
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) and exit.
+    #[arg(long = "generate-completions", value_name = "SHELL", hide = true)]
+    pub generate_completions: Option<clap_complete::Shell>,
 
     /// The guest disk (image file or block device), or the config file with --isconfig.
     #[arg(value_name = "PHYSDISK")]

@@ -13,6 +13,9 @@ use domuloader::entry::parse_entry;
 
 /// Runs one invocation.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.generate_man || args.generate_completions.is_some() {
+        return generate(&args);
+    }
     let entry = args.entry.as_deref().map(parse_entry).transpose()?;
     if args.inspect {
         return inspect(&args);
@@ -52,6 +55,21 @@ fn inspect(args: &Args) -> anyhow::Result<()> {
     }
     if let Some(e) = report.outside_disk(disk.size()) {
         return Err(e.into());
+    }
+    Ok(())
+}
+
+/// The man page and completion scripts, from the same clap definition as the parser, so
+/// they can never disagree with it. Hidden options are left out of both.
+fn generate(args: &Args) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    let mut cmd = Args::command();
+    let mut out = std::io::stdout().lock();
+    match args.generate_completions {
+        Some(shell) => clap_complete::generate(shell, &mut cmd, "domuloader", &mut out),
+        None => clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .context("man page")?,
     }
     Ok(())
 }
