@@ -9,7 +9,7 @@ fn options_in_help() -> Vec<String> {
     // shown in brackets are spellings of these, not options of their own.
     let mut opts: Vec<String> = help
         .lines()
-        .filter(|l| l.starts_with("  -"))
+        .filter(|l| l.trim_start().starts_with('-') && l.len() - l.trim_start().len() <= 6)
         .filter_map(|l| {
             l.split(|c: char| c.is_whitespace() || c == ',')
                 .find(|w| w.starts_with("--"))
