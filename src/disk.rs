@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// What can go wrong reading the disk. Every variant names the disk.
@@ -33,12 +34,17 @@ pub enum DiskError {
     },
     #[error("{path}: disk shrank while being read (short read at offset {offset})")]
     Shrunk { path: PathBuf, offset: u64 },
+    #[error("{path}: more than {budget} bytes read from the disk in one run: refusing to read more (crafted metadata?)")]
+    ReadBudget { path: PathBuf, budget: u64 },
 }
 
 struct Inner {
     file: File,
     size: u64,
     path: PathBuf,
+    /// Bytes read so far, and the most this run may read (see [`crate::limits::read_budget`]).
+    read: AtomicU64,
+    budget: AtomicU64,
 }
 
 /// An open guest disk. Cloning is cheap and shares the file descriptor.
@@ -76,6 +82,10 @@ impl Disk {
                 file,
                 size,
                 path: path.to_owned(),
+                read: AtomicU64::new(0),
+                budget: AtomicU64::new(crate::limits::read_budget(
+                    crate::limits::DEFAULT_MAX_FILE_SIZE,
+                )),
             }),
         })
     }
@@ -88,6 +98,16 @@ impl Disk {
     /// The path the disk was opened from, for messages.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Sets the most bytes this run may read from the disk through `pread`.
+    pub fn set_read_budget(&self, budget: u64) {
+        self.inner.budget.store(budget, Ordering::Relaxed);
+    }
+
+    /// Bytes read so far through `pread`.
+    pub fn bytes_read(&self) -> u64 {
+        self.inner.read.load(Ordering::Relaxed)
     }
 
     /// The underlying read-only file, for zero-copy transfers (`copy_file_range`).
@@ -110,6 +130,7 @@ impl Disk {
     }
 
     fn pread_exact(&self, mut offset: u64, mut buf: &mut [u8]) -> Result<(), DiskError> {
+        self.charge(buf.len() as u64)?;
         while !buf.is_empty() {
             match self.inner.file.read_at(buf, offset) {
                 Ok(0) => {
@@ -133,6 +154,21 @@ impl Disk {
             }
         }
         Ok(())
+    }
+}
+
+impl Disk {
+    /// Counts `len` bytes against the run's read budget.
+    fn charge(&self, len: u64) -> Result<(), DiskError> {
+        let before = self.inner.read.fetch_add(len, Ordering::Relaxed);
+        let budget = self.inner.budget.load(Ordering::Relaxed);
+        match before.checked_add(len) {
+            Some(total) if total <= budget => Ok(()),
+            _ => Err(DiskError::ReadBudget {
+                path: self.inner.path.clone(),
+                budget,
+            }),
+        }
     }
 }
 
@@ -362,6 +398,20 @@ mod tests {
         let mut b = [0u8; 512];
         let err = d.read_exact_at(4096, &mut b).unwrap_err();
         assert!(matches!(err, DiskError::Shrunk { .. }), "{err}");
+    }
+
+    #[test]
+    fn reads_beyond_the_budget_fail() {
+        let (_t, d) = temp_disk(&[1u8; 4096]);
+        d.set_read_budget(5000);
+        let mut b = [0u8; 4096];
+        d.read_exact_at(0, &mut b).unwrap();
+        assert_eq!(d.bytes_read(), 4096);
+        let err = d.read_exact_at(0, &mut b).unwrap_err();
+        assert!(
+            matches!(err, DiskError::ReadBudget { budget: 5000, .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -27,6 +27,19 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// images (XSA-25), so copying more would only fill dom0's disk.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 1024 * 1024 * 1024;
 
+/// Bytes a run may read from one disk beyond what it extracts: partition tables, superblocks,
+/// inode and extent trees, directories, journals, fstab and menus. Real boots read well under
+/// 1 MiB of metadata; the budget only stops a crafted image from making us read (or rescan)
+/// far more than the files we copy.
+pub const MAX_METADATA_READ: u64 = 512 * 1024 * 1024;
+
+/// Total bytes read from one disk through `pread` in a run: the metadata budget plus twice
+/// the extraction cap (kernel and ramdisk streamed through a buffer, when zero-copy is not
+/// possible). Zero-copy extraction (`copy_file_range`) is bounded by the extraction cap itself.
+pub const fn read_budget(max_file_size: u64) -> u64 {
+    MAX_METADATA_READ.saturating_add(max_file_size.saturating_mul(2))
+}
+
 /// Directory entries scanned in one directory lookup.
 pub const MAX_DIR_ENTRIES: u64 = 1 << 20;
 

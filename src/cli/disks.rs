@@ -37,7 +37,12 @@ pub fn open(args: &Args, entry: Option<&EntrySpec>) -> anyhow::Result<OpenDisks>
     let mut disks = Vec::with_capacity(specs.len());
     for s in specs {
         s.require_raw()?;
-        disks.push((Disk::open(&s.path)?, s.vdev));
+        let disk = Disk::open(&s.path)?;
+        let max = args
+            .max_size
+            .unwrap_or(domuloader::limits::DEFAULT_MAX_FILE_SIZE);
+        disk.set_read_budget(domuloader::limits::read_budget(max));
+        disks.push((disk, s.vdev));
         if args.offset.is_some() {
             break; // --offset names one filesystem on the first disk
         }
