@@ -10,6 +10,8 @@
 #   domuloader-fstab  domuloader --entry=/vmlinuz,/initrd.img  (root fs -> /etc/fstab -> p1)
 #   pygrub            Xen 4.17's pygrub -q (grub.cfg on p1), when installed
 #   debugfs           two `debugfs -R 'dump …' IMG?offset=P1` runs (a script baseline)
+# and, for each 64 GiB sparse image, one more invocation timing each domuloader command on it
+# and on the 1 GiB image with the same files, side by side (the disk-size ratio).
 # Every command writes into its own directory, emptied before each run (--prepare).
 # Before timing, each command runs once and its output is checked (sha256 of both files
 # and, for the loaders, the simple0 result); a loader that fails the check is reported
@@ -118,6 +120,7 @@ bench_image() { # NAME MiB KVER P1_OFFSET KSHA ISHA
     local flag=; [ "${kinds[$i]}" = result ] && flag=--result
     if [ $rc -eq 0 ] && msg=$("$PY" "$HERE/report.py" check "$d" "$ksha" "$isha" $flag); then
       hf+=(--prepare "$prep" -n "$n" "${cmds[$i]}")
+      case $n in domuloader-*) LOADER_CMD["$name|$n"]=${cmds[$i]}; LOADER_PREP["$name|$n"]=$prep ;; esac
       printf '   %-17s ok\n' "$n" >&2
     else
       [ $rc -eq 0 ] || msg="exit $rc: $(head -c 300 "$err" | head -n 1)"
@@ -140,13 +143,39 @@ bench_image() { # NAME MiB KVER P1_OFFSET KSHA ISHA
     --export-markdown "$RES/$name.md" "${hf[@]}" >&2
 }
 
+# The 64 GiB-sparse vs 1 GiB question gets its own paired run: the same loader on both images
+# side by side in one hyperfine invocation, so that changing load between two invocations
+# cannot pass for a cost of the disk size.
+sparse_pair() { # BIG SMALL
+  local big=$1 small=$2 n
+  local -a hf=()
+  for n in domuloader-dev domuloader-fstab; do
+    [ -n "${LOADER_CMD["$big|$n"]:-}" ] && [ -n "${LOADER_CMD["$small|$n"]:-}" ] || continue
+    hf+=(--prepare "${LOADER_PREP["$small|$n"]}" -n "$n@$small" "${LOADER_CMD["$small|$n"]}")
+    hf+=(--prepare "${LOADER_PREP["$big|$n"]}" -n "$n@$big" "${LOADER_CMD["$big|$n"]}")
+  done
+  [ ${#hf[@]} -gt 0 ] || { log "sparse pair $big / $small: no domuloader column to compare"; return 0; }
+  log "sparse pair: $big vs $small: hyperfine --warmup $WARMUP --runs $RUNS"
+  hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$RES/sparse.$big.json" "${hf[@]}" >&2
+}
+
+declare -A LOADER_CMD=() LOADER_PREP=()
+declare -a DONE=()
 selected=${IMAGES:-}
 # (the list is read on fd 3 so that no benchmarked command can consume it from stdin)
 while IFS=$'\t' read -r -u 3 name mib disk kver p1off p2off ksha isha; do
   case $name in '#'*|'') continue ;; esac
   if [ -n "$selected" ] && ! printf ' %s ' $selected | grep -qF " $name "; then continue; fi
   bench_image "$name" "$mib" "$kver" "$p1off" "$ksha" "$isha"
+  DONE+=("$name	$mib	$disk")
 done 3< "$IMAGES_TXT"
+
+for big in "${DONE[@]}"; do
+  for small in "${DONE[@]}"; do
+    IFS=$'\t' read -r bn bm bd <<<"$big"; IFS=$'\t' read -r sn sm sd <<<"$small"
+    if [ "$bm" = "$sm" ] && [ "$bd" -gt "$sd" ]; then sparse_pair "$bn" "$sn"; fi
+  done
+done
 
 log "summary (also in $RES/summary.md)"
 "$PY" "$HERE/report.py" summary "$RES" "$IMAGES_TXT" | tee "$RES/summary.md"
