@@ -20,6 +20,10 @@ use crate::disk::{Disk, DiskError, Slice};
 pub enum TableKind {
     Mbr,
     Gpt,
+    /// SGI volume header: listed (as sfdisk does), not used by Linux PV guests.
+    Sgi,
+    /// Standalone BSD disklabel: listed (as sfdisk does).
+    Bsd,
     /// No partition table: the whole disk is one filesystem (or nothing).
     None,
 }
@@ -31,6 +35,8 @@ pub enum PartType {
     Mbr(u8),
     /// GPT partition type GUID, lower-case 8-4-4-4-12.
     Gpt(String),
+    /// SGI partition type or BSD `fstype` number.
+    Label(u32),
     /// The whole unpartitioned disk.
     Whole,
 }
@@ -40,6 +46,7 @@ impl std::fmt::Display for PartType {
         match self {
             PartType::Mbr(b) => write!(f, "{b:x}"),
             PartType::Gpt(g) => f.write_str(g),
+            PartType::Label(t) => write!(f, "{t:x}"),
             PartType::Whole => f.write_str("disk"),
         }
     }
@@ -114,8 +121,10 @@ pub fn discover(disk: &Disk) -> Result<Layout, PartitionError> {
         });
     }
     if !mbr::is_fat_boot_sector(&sector0) {
-        if let Some(label) = foreign::detect(disk)? {
-            return Err(PartitionError::Unsupported(label));
+        match foreign::detect(disk)? {
+            foreign::Found::Listed(layout) => return Ok(layout),
+            foreign::Found::Refused(label) => return Err(PartitionError::Unsupported(label)),
+            foreign::Found::Nothing => {}
         }
     }
     Ok(whole_disk(disk))
