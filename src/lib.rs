@@ -18,3 +18,5 @@ pub mod limits;
 pub mod output;
 pub mod partition;
 pub mod privdrop;
+#[cfg(test)]
+mod testutil;

@@ -16,7 +16,7 @@
 //! - `menu begin`/`menu end` submenus are flattened; `text help … endtext` is skipped;
 //!   `include`/`menu include` files are listed in [`Menu::includes`], not followed.
 
-use super::{push_entry, ConfigError, ConfigKind, Menu, MenuEntry};
+use super::{lossy, push_entry, split_word, ConfigError, ConfigKind, Menu, MenuEntry};
 use crate::limits::MAX_CONFIG_NESTING;
 
 /// Parses an extlinux/syslinux/isolinux configuration.
@@ -289,21 +289,6 @@ fn ends_with_ci(s: &[u8], suffix: &[u8]) -> bool {
         .checked_sub(suffix.len())
         .and_then(|start| s.get(start..))
         .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
-}
-
-/// The first whitespace-separated word and the trimmed rest.
-fn split_word(s: &[u8]) -> (&[u8], &[u8]) {
-    let s = s.trim_ascii_start();
-    let end = s
-        .iter()
-        .position(|c| c.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let (w, rest) = s.split_at(end);
-    (w, rest.trim_ascii())
-}
-
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[cfg(test)]

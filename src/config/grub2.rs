@@ -16,7 +16,7 @@
 //! - `blscfg` records where grub would insert BLS entries; `source`/`configfile` targets
 //!   are listed in [`Menu::includes`], not followed.
 
-use super::{push_entry, strip_device, ConfigError, ConfigKind, Menu, MenuEntry};
+use super::{lossy, push_entry, strip_device, ConfigError, ConfigKind, Menu, MenuEntry};
 use crate::limits::MAX_CONFIG_NESTING;
 use std::collections::BTreeMap;
 
@@ -61,10 +61,6 @@ pub fn parse_grubenv(bytes: &[u8]) -> Vec<(String, String)> {
         vars.insert(lossy(name), lossy(&v));
     }
     vars.into_iter().collect()
-}
-
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 // ---------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@
 //! strip a `(hdX,Y)` prefix (which then becomes the hint). `module` lines (Xen dom0 entries),
 //! `savedefault`, `chainloader` are ignored: an entry without `kernel` is not bootable.
 
-use super::{push_entry, strip_device, ConfigError, ConfigKind, Menu, MenuEntry};
+use super::{
+    lossy, push_entry, split_word, strip_device, ConfigError, ConfigKind, Menu, MenuEntry,
+};
 
 /// Parses a grub-legacy configuration.
 pub fn parse(bytes: &[u8]) -> Result<Menu, ConfigError> {
@@ -90,21 +92,6 @@ fn split_command(line: &[u8]) -> (&[u8], &[u8]) {
     let (cmd, rest) = line.split_at(end);
     let rest = rest.strip_prefix(b"=").unwrap_or(rest);
     (cmd, rest.trim_ascii())
-}
-
-/// The first whitespace-separated word and the trimmed rest.
-fn split_word(s: &[u8]) -> (&[u8], &[u8]) {
-    let s = s.trim_ascii_start();
-    let end = s
-        .iter()
-        .position(|c| c.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    let (w, rest) = s.split_at(end);
-    (w, rest.trim_ascii())
-}
-
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[cfg(test)]

@@ -465,16 +465,30 @@ fn escape_controls(s: &str) -> String {
     out
 }
 
-fn lossy(p: &[u8]) -> String {
-    String::from_utf8_lossy(p).into_owned()
-}
-
 fn ser_path<S: serde::Serializer>(p: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&String::from_utf8_lossy(p))
 }
 
 fn ser_paths<S: serde::Serializer>(ps: &[Vec<u8>], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(ps.iter().map(|p| String::from_utf8_lossy(p)))
+}
+
+/// The first whitespace-separated word and the trimmed rest (grub-legacy and extlinux
+/// lines are `keyword value…`).
+pub(crate) fn split_word(s: &[u8]) -> (&[u8], &[u8]) {
+    let s = s.trim_ascii_start();
+    let end = s
+        .iter()
+        .position(|c| c.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let (w, rest) = s.split_at(end);
+    (w, rest.trim_ascii())
+}
+
+/// Guest text as a `String`, invalid UTF-8 replaced (titles and arguments are shown, not
+/// interpreted).
+pub(crate) fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
 }
 
 #[cfg(test)]

@@ -873,18 +873,7 @@ mod tests {
         }
     }
 
-    /// Deterministic noise over an alphabet of the characters these grammars care about.
-    fn noise(seed: u64, len: usize, alphabet: &[u8]) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..len)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                alphabet[(x % alphabet.len() as u64) as usize]
-            })
-            .collect()
-    }
+    use crate::testutil::noise;
 
     #[test]
     fn noise_never_panics() {
