@@ -123,10 +123,13 @@ pub fn extract(
     };
     let Some((kernel, ramdisk)) = files else {
         if !args.quiet {
-            eprintln!("{}", describe(&sel));
+            eprintln!("domuloader: dry run: would copy {}", describe(&sel));
         }
         return Ok(x);
     };
+    if args.verbose > 0 || args.debug {
+        eprintln!("domuloader: copying {}", describe(&sel));
+    }
     let max = args.max_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
     copy(kernel, "kernel", std::slice::from_ref(&sel.kernel), max)?;
     copy(ramdisk, "ramdisk", &sel.initrd, max)?;
@@ -187,7 +190,7 @@ fn describe(sel: &Selection) -> String {
         false => format!(" and initrd {}", initrds.join(" + ")),
     };
     format!(
-        "domuloader: dry run: would copy kernel {} from {}{initrd}{title}",
+        "kernel {} from {}{initrd}{title}",
         sel.kernel.display(),
         sel.device
     )
