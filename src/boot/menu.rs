@@ -3,7 +3,7 @@
 //! with no menu at all, the newest `/boot/vmlinuz-*` as virt-get-kernel does.
 
 use super::{resolve, BootError, Request, Selection};
-use crate::config::{self, bls, version, ConfigKind, Menu};
+use crate::config::{self, bls, grub2, version, ConfigKind, Menu};
 use crate::entry::{EntrySpec, MenuChoice};
 use crate::fs::FileKind;
 use crate::guest::diskset::{DiskSet, PartRef};
@@ -20,19 +20,32 @@ pub struct FoundMenu {
     pub part: PartRef,
 }
 
-/// The first boot menu on the disk set, filesystems in disk and partition order, config
-/// files in pygrub's order, then BLS entries. `Ok(None)` when there is none anywhere.
+/// The first boot menu on the disk set: pygrub's configuration files (in its order) on
+/// every filesystem in disk and partition order, then BLS entries on every filesystem.
+/// Config files come first everywhere so that wherever pygrub finds a menu, this is the
+/// same one (an ESP with systemd-boot entries before a root with grub.cfg must not win).
+/// `Ok(None)` when there is none anywhere.
 pub fn find_menu(set: &DiskSet) -> Result<Option<FoundMenu>, BootError> {
     for (r, _) in set.filesystems() {
         let v = view::single(set, r)?;
-        if let Some(found) = menu_on(&v, r)? {
+        if let Some(found) = config_file_on(&v, r)? {
             return Ok(Some(found));
+        }
+    }
+    for (r, _) in set.filesystems() {
+        let v = view::single(set, r)?;
+        if let Some(menu) = bls_menu(&v)? {
+            return Ok(Some(FoundMenu {
+                menu,
+                config_path: b"/loader/entries/".to_vec(),
+                part: r,
+            }));
         }
     }
     Ok(None)
 }
 
-fn menu_on(v: &GuestView, r: PartRef) -> Result<Option<FoundMenu>, BootError> {
+fn config_file_on(v: &GuestView, r: PartRef) -> Result<Option<FoundMenu>, BootError> {
     for (path, kind) in config::search_paths() {
         let file = match resolve_file(&v.table, path) {
             Ok(f) => f,
@@ -42,16 +55,28 @@ fn menu_on(v: &GuestView, r: PartRef) -> Result<Option<FoundMenu>, BootError> {
         let bytes = file
             .read_capped(MAX_CONFIG_BYTES)
             .map_err(|e| config_err(path, e))?;
-        let mut menu = config::parse(*kind, &bytes).map_err(|e| BootError::Config {
+        let parse_err = |e: config::ConfigError| BootError::Config {
             path: String::from_utf8_lossy(path).into_owned(),
             detail: e.to_string(),
-        })?;
+        };
+        let grubenv = match kind {
+            ConfigKind::Grub2 => grubenv_beside(v, path),
+            _ => Vec::new(),
+        };
+        let mut menu = match kind {
+            ConfigKind::Grub2 => grub2::parse_with_env(&bytes, &grubenv),
+            _ => config::parse(*kind, &bytes),
+        }
+        .map_err(parse_err)?;
         if menu.blscfg.is_some() {
-            if let Some(bls) = bls_menu(v)? {
-                menu.insert_bls(bls).map_err(|e| BootError::Config {
-                    path: "BLS entries".into(),
-                    detail: e.to_string(),
-                })?;
+            if let Some(mut bls) = bls_menu(v)? {
+                let env: Vec<_> = menu.env.iter().chain(&grubenv).cloned().collect();
+                bls::expand_options(&mut bls, &env)
+                    .and_then(|()| menu.insert_bls(bls))
+                    .map_err(|e| BootError::Config {
+                        path: "BLS entries".into(),
+                        detail: e.to_string(),
+                    })?;
             }
         }
         return Ok(Some(FoundMenu {
@@ -60,11 +85,22 @@ fn menu_on(v: &GuestView, r: PartRef) -> Result<Option<FoundMenu>, BootError> {
             part: r,
         }));
     }
-    Ok(bls_menu(v)?.map(|menu| FoundMenu {
-        menu,
-        config_path: b"/loader/entries/".to_vec(),
-        part: r,
-    }))
+    Ok(None)
+}
+
+/// grub's environment block next to `config` (`load_env` reads `$prefix/grubenv`, the
+/// directory grub.cfg is in). Missing or unreadable: empty, as grub boots without it.
+fn grubenv_beside(v: &GuestView, config: &[u8]) -> Vec<(String, String)> {
+    let dir = config
+        .iter()
+        .rposition(|&c| c == b'/')
+        .and_then(|i| config.get(..i))
+        .unwrap_or_default();
+    let path = [dir, b"/grubenv"].concat();
+    resolve_file(&v.table, &path)
+        .and_then(|f| f.read_capped(MAX_CONFIG_BYTES))
+        .map(|bytes| grub2::parse_grubenv(&bytes))
+        .unwrap_or_default()
 }
 
 /// Missing files and directories (or a path through a file) mean "no config here".

@@ -163,9 +163,52 @@ pub fn menu_from_entries(mut entries: Vec<(String, BlsEntry)>) -> Result<Menu, C
     Ok(menu)
 }
 
+/// grub's `blscfg` puts each entry's `options` on its `linux` line, where grub substitutes
+/// variables (`$kernelopts` from grubenv on Fedora 30-33, `$tuned_params`) at boot. This
+/// does the same substitution with `env` (unset names become empty) and nothing else.
+/// systemd-boot does no substitution: call it only for entries read through `blscfg`.
+pub fn expand_options(menu: &mut Menu, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for e in &mut menu.entries {
+        if e.args.contains('$') {
+            e.args = super::expand_vars(&e.args, env)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn options_expand_like_grub_blscfg() {
+        let entry = |opts: &str| {
+            let b = format!("title t\nlinux /vmlinuz\noptions {opts}\n");
+            parse_entry(b.as_bytes()).unwrap()
+        };
+        let mut m = menu_from_entries(vec![
+            ("a-1.conf".into(), entry("$kernelopts $tuned_params")),
+            ("a-2.conf".into(), entry("root=/dev/xvda1 ro")),
+        ])
+        .unwrap();
+        let env = vec![
+            ("kernelopts".to_owned(), "root=UUID=x ro quiet".to_owned()),
+            ("x".to_owned(), "$(halt)".to_owned()),
+        ];
+        expand_options(&mut m, &env).unwrap();
+        let args: Vec<&str> = m.entries.iter().map(|e| e.args.as_str()).collect();
+        assert_eq!(args, ["root=/dev/xvda1 ro", "root=UUID=x ro quiet"]);
+        let big = vec![(
+            "kernelopts".to_owned(),
+            "y".repeat(crate::limits::MAX_MENU_ENTRY_BYTES),
+        )];
+        let mut m =
+            menu_from_entries(vec![("b.conf".into(), entry("$kernelopts $kernelopts"))]).unwrap();
+        assert!(matches!(
+            expand_options(&mut m, &big),
+            Err(ConfigError::ExpansionTooLarge { .. })
+        ));
+    }
 
     fn e(version: &str, sort_key: Option<&str>, machine: Option<&str>) -> BlsEntry {
         BlsEntry {

@@ -9,7 +9,10 @@
 //! - `set default=` counts only when it runs unconditionally or in an `else` branch: the
 //!   `then` branches of generated configs handle one-shot state (`next_entry`,
 //!   boot-counting fallbacks) that is unset on a normal boot.
-//! - A default naming a variable (`${saved_entry}`) or `saved` is entry 0 (pygrub).
+//! - A default naming a variable (`${saved_entry}`) or `saved` is entry 0 (pygrub), unless
+//!   the caller passes grub's environment block to [`parse_with_env`]: then the variables
+//!   are substituted first, as grub's `load_env` makes them (`saved_entry`), and the result
+//!   resolves like any other default.
 //! - `linux`/`linux16`/`linuxefi` and `initrd`/`initrd16`/`initrdefi`: last one in an entry
 //!   wins (each replaces the previous, as in grub); initrd words that are variables are
 //!   dropped. Entries without one (multiboot, `fwsetup`) are kept, with an empty kernel.
@@ -22,6 +25,14 @@ use std::collections::BTreeMap;
 
 /// Parses a grub2 configuration.
 pub fn parse(bytes: &[u8]) -> Result<Menu, ConfigError> {
+    parse_with_env(bytes, &[])
+}
+
+/// Parses a grub2 configuration whose `load_env` reads `grubenv` (from [`parse_grubenv`]):
+/// a default naming variables (`${saved_entry}`) is substituted from it (and from the
+/// config's own literal `set`s, which it overrides) and then resolved like a written one;
+/// [`Menu::default_spec`] holds the substituted text. Nothing else is evaluated.
+pub fn parse_with_env(bytes: &[u8], grubenv: &[(String, String)]) -> Result<Menu, ConfigError> {
     super::check_size(bytes)?;
     let mut r = Reader::new(bytes);
     let mut lex = Lexer::new(bytes);
@@ -34,6 +45,7 @@ pub fn parse(bytes: &[u8]) -> Result<Menu, ConfigError> {
     while !r.frames.is_empty() || r.overflow > 0 {
         r.close()?;
     }
+    r.expand_default(grubenv);
     Ok(r.finish())
 }
 
@@ -579,6 +591,34 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// `set default="${saved_entry}"` (or grub-legacy's `saved`, which grub2 reads the same
+    /// way) with `saved_entry` from grubenv: the default becomes what the variables hold.
+    /// Unset or still-variable results leave the spec alone (entry 0, as grub does).
+    fn expand_default(&mut self, grubenv: &[(String, String)]) {
+        let Some(spec) = self.menu.default_spec.as_deref() else {
+            return;
+        };
+        if grubenv.is_empty() || !super::is_saved_or_variable(spec) {
+            return;
+        }
+        let spec = if spec.trim() == "saved" {
+            "${saved_entry}"
+        } else {
+            spec
+        };
+        let env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(grubenv.iter().cloned())
+            .collect();
+        if let Ok(value) = super::expand_vars(spec, &env) {
+            if !super::is_saved_or_variable(&value) {
+                self.menu.default_spec = Some(value);
+            }
+        }
+    }
+
     fn finish(mut self) -> Menu {
         let top = self.tree.into_iter().next().unwrap_or_default();
         self.menu.default = match self.menu.default_spec.as_deref() {
@@ -776,6 +816,57 @@ menuentry 'UEFI Firmware Settings' $menuentry_id_option 'uefi-firmware' {
         assert_eq!(default_of("saved"), 0);
         assert_eq!(default_of("\"${saved_entry}\""), 0);
         assert_eq!(default_of("\"${next_entry}>1\""), 0);
+    }
+
+    #[test]
+    fn saved_entry_default_from_grubenv() {
+        let cfg = |spec: &str| {
+            let mut c = format!(
+                "if [ \"${{next_entry}}\" ] ; then\n set default=\"${{next_entry}}\"\nelse\n set default={spec}\nfi\n"
+            )
+            .into_bytes();
+            c.extend_from_slice(
+                DEBIAN
+                    .split(|&c| c == b'\n')
+                    .skip(2)
+                    .collect::<Vec<_>>()
+                    .join(&b'\n')
+                    .as_slice(),
+            );
+            c
+        };
+        let env = |v: &str| vec![("saved_entry".to_owned(), v.to_owned())];
+        let with = |spec: &str, saved: &str| parse_with_env(&cfg(spec), &env(saved)).unwrap();
+        // grub-set-default writes titles, ids or `>`-paths of either (numeric too).
+        assert_eq!(
+            with("\"${saved_entry}\"", "gnulinux-advanced>g-9").default,
+            2
+        );
+        assert_eq!(with("\"${saved_entry}\"", "1>0").default, 1);
+        assert_eq!(with("${saved_entry}", "UEFI Firmware Settings").default, 3);
+        assert_eq!(with("saved", "g-13").default, 1);
+        let m = with("\"${saved_entry}\"", "gnulinux-advanced>g-9");
+        assert_eq!(m.default_spec.as_deref(), Some("gnulinux-advanced>g-9"));
+        // Stale or empty saved_entry, or no grubenv: entry 0, as grub and pygrub.
+        assert_eq!(with("\"${saved_entry}\"", "removed-kernel").default, 0);
+        assert_eq!(with("\"${saved_entry}\"", "").default, 0);
+        assert_eq!(
+            parse_with_env(&cfg("\"${saved_entry}\""), &[])
+                .unwrap()
+                .default,
+            0
+        );
+        // A written default is not touched by grubenv; nor is the one-shot next_entry.
+        assert_eq!(with("2", "g-13").default, 2);
+        let next = vec![("next_entry".to_owned(), "2".to_owned())];
+        assert_eq!(
+            parse_with_env(&cfg("\"${saved_entry}\""), &next)
+                .unwrap()
+                .default,
+            0
+        );
+        // Substitution only: a value that is itself a variable stays unresolved.
+        assert_eq!(with("\"${saved_entry}\"", "$(reboot)").default, 0);
     }
 
     #[test]

@@ -404,8 +404,9 @@ fn var_name(s: &str) -> Option<(&str, &str)> {
 }
 
 /// pygrub's `-l` listing: per entry `title:`, then indented `root:` (pygrub's `d0p1` form),
-/// `kernel:`, `args:`, `initrd:` (`None` for what is absent, as pygrub prints it). Several
-/// initrds are space-separated.
+/// `kernel:`, `args:`, `initrd:` (`None` for what is absent, as pygrub prints it; an
+/// extlinux entry's root is empty rather than `None`, pygrub's too). Several initrds are
+/// space-separated.
 /// Control characters are escaped as `\xNN`: titles come from the guest and this text goes
 /// to dom0's terminal.
 pub fn list_pygrub_style(menu: &Menu) -> String {
@@ -425,8 +426,11 @@ pub fn list_pygrub_style(menu: &Menu) -> String {
             ("  args: ", e.args.clone()),
             ("  initrd: ", initrd.join(" ")),
         ];
+        let keep_empty = |label: &str| {
+            label == "title: " || (label == "  root: " && menu.kind == ConfigKind::Extlinux)
+        };
         for (label, value) in fields {
-            let value = if value.is_empty() && label != "title: " {
+            let value = if value.is_empty() && !keep_empty(label) {
                 "None".to_owned()
             } else {
                 value
@@ -680,6 +684,20 @@ mod tests {
             "title: Deb\\x1b[2J\n  root: d0p0\n  kernel: /vmlinuz\n  args: ro\n  initrd: /a /b\n\
              title: odd root\n  root: (cd)\n  kernel: None\n  args: None\n  initrd: None\n\
              title: bare\n  root: None\n  kernel: None\n  args: None\n  initrd: None\n"
+        );
+    }
+
+    #[test]
+    fn extlinux_listing_has_an_empty_root_like_pygrub() {
+        let mut m = Menu::new(ConfigKind::Extlinux);
+        m.entries.push(MenuEntry {
+            title: "lts".into(),
+            kernel: b"vmlinuz-lts".to_vec(),
+            ..MenuEntry::default()
+        });
+        assert_eq!(
+            list_pygrub_style(&m),
+            "title: lts\n  root: \n  kernel: vmlinuz-lts\n  args: None\n  initrd: None\n"
         );
     }
 
