@@ -101,10 +101,14 @@ for src in "${images[@]}"; do
   base=$(basename "$img")
   titles_pygrub "$img" > "$work/tp"; titles_ours "$img" > "$work/to"
   np=$(wc -l < "$work/tp"); no=$(wc -l < "$work/to")
-  if cmp -s "$work/tp" "$work/to"; then
+  if [ "$no" = 0 ] && [ "$np" = 0 ]; then
+    listing+=("| $base | 0 | 0 | no menu for either |")
+  elif cmp -s "$work/tp" "$work/to"; then
     listing+=("| $base | $no | $np | same titles |")
+  elif [ "$np" = 0 ]; then
+    listing+=("| $base | $no | 0 | pygrub lists nothing |")
   elif [ "$np" -lt "$no" ] && cmp -s "$work/tp" <(head -n "$np" "$work/to"); then
-    listing+=("| $base | $no | $np | pygrub stops after entry $np (ours: $(sed -n "$((np + 1))p" "$work/to")) |")
+    listing+=("| $base | $no | $np | pygrub lists only our first $np (then: $(sed -n "$((np + 1))p" "$work/to")) |")
   else
     listing+=("| $base | $no | $np | differ: pygrub [$(paste -sd';' "$work/tp")] |")
   fi
