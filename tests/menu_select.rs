@@ -338,6 +338,32 @@ fn extlinux_relative_paths_initrd_in_append_and_menu_default() {
 }
 
 #[test]
+fn extlinux_in_a_subdirectory_linux_and_initrd_lines() {
+    let img = "menu-extlinux-subdir";
+    let m = menu(&format!("{img}.img"), &[]);
+    assert_eq!(titles(&m), ["a", "b"]);
+    assert_eq!(default_of(&m), 1, "DEFAULT b names a label");
+    // `INITRD` line (syslinux 4+), absolute paths.
+    assert_eq!(
+        boot(&format!("{img}.img"), &[]),
+        Ok(booted(
+            &format!("{img}/vmlinuz-b"),
+            Some(&format!("{img}/initramfs-b")),
+            "root=/dev/xvda ro quiet"
+        ))
+    );
+    // `LINUX ../vmlinuz-a` is relative to /boot/extlinux/, syslinux's working directory.
+    assert_eq!(
+        boot(&format!("{img}.img"), &["--entry=a"]),
+        Ok(booted(
+            &format!("{img}/vmlinuz-a"),
+            None,
+            "root=/dev/xvda ro modules=ext4"
+        ))
+    );
+}
+
+#[test]
 fn bls_on_a_logical_partition() {
     let img = "menu-bls-logical";
     let m = menu(&format!("{img}.img"), &[]);

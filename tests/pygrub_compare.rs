@@ -10,6 +10,8 @@
 //! - extlinux `MENU DEFAULT`: pygrub ignores it (entry 0 when `DEFAULT` names menu.c32).
 //! - `initrd A B` (grub2 loads both back to back): pygrub takes the whole line as one path,
 //!   which its FAT reader cuts at the space, so it loads only A; we concatenate A and B.
+//! - extlinux `LINUX` and `INITRD` lines: pygrub knows only `KERNEL` and `APPEND initrd=`,
+//!   so it cannot boot a `LINUX` label and boots an `INITRD` label without its initrd.
 //! - An entry without a kernel (`fwsetup`): pygrub's `-l` crashes on it and lists nothing
 //!   after it; booting it fails in both.
 //! - What pygrub cannot boot at all, we do: BLS (also on a logical partition), a FAT ESP
@@ -180,6 +182,26 @@ fn grub_legacy_and_extlinux() {
     let (p, o) = compare_image(&py, "menu-extlinux.img", false);
     assert_eq!(p, ours_at("menu-extlinux.img", 0));
     assert_eq!(o, ours_at("menu-extlinux.img", 1));
+}
+
+#[test]
+fn extlinux_keywords_pygrub_does_not_know() {
+    let Some(py) = pygrub() else { return };
+    let img = common::fixture("menu-extlinux-subdir.img");
+    let p = boot(&py, &img, &[]).unwrap();
+    let o = boot(&ours(), &img, &[]).unwrap();
+    assert_eq!((&p.0, &p.2), (&o.0, &o.2), "label b: same kernel and args");
+    assert_eq!(p.1, None, "pygrub drops the INITRD line");
+    assert!(o.1.is_some());
+    assert_eq!(
+        boot(&py, &img, &["--entry=0"]),
+        None,
+        "pygrub: LINUX unknown"
+    );
+    assert!(boot(&ours(), &img, &["--entry=0"]).is_some());
+    // pygrub's listing stops at label a (no kernel it can print).
+    assert_eq!(listing(&py, &img).1, ["a"]);
+    assert_eq!(listing(&ours(), &img).1, ["a", "b"]);
 }
 
 #[test]
