@@ -220,13 +220,21 @@ fn grub2_entry_choices_and_args() {
         let e = boot(&file, &[bad]).unwrap_err();
         assert!(e.contains("no menu entry"), "{bad}: {e}");
     }
-    // A title with `/` is a domUloader path by our --entry grammar (src/entry.rs), so
-    // "Debian GNU/Linux…" cannot be chosen by title (pygrub can): a clean failure.
-    let e = boot(
-        &file,
-        &["--entry=Debian GNU/Linux, with Linux 6.1.0-13-amd64"],
-    )
-    .unwrap_err();
+    // A title with `/` parses as a domUloader path; when no such file exists, the menu entry
+    // with exactly that title is booted, as pygrub would.
+    assert_eq!(
+        boot(
+            &file,
+            &["--entry=Debian GNU/Linux, with Linux 6.1.0-9-amd64"]
+        ),
+        Ok(debian(img, "9", "ro console=hvc0 quiet"))
+    );
+    assert_eq!(
+        boot(&file, &["--entry=Debian GNU/Linux"]),
+        Ok(debian(img, "13", "ro console=hvc0 quiet"))
+    );
+    // Neither a file nor a title: the path's own error.
+    let e = boot(&file, &["--entry=Debian GNU/Hurd"]).unwrap_err();
     assert!(e.contains("no such file"), "{e}");
     // By grub id (`$menuentry_id_option 'pinned-6.1.0-9'`).
     assert_eq!(

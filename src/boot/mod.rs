@@ -3,7 +3,7 @@
 
 pub mod menu;
 
-use crate::entry::{BootEntry, EntrySpec};
+use crate::entry::{BootEntry, EntrySpec, MenuChoice};
 use crate::guest::diskset::{DiskSet, DiskSetError};
 use crate::guest::resolve::{resolve_file, ResolveError, Resolved};
 use crate::guest::spec::DeviceSpec;
@@ -19,6 +19,9 @@ pub struct Request {
     pub ramdisk: Option<Vec<u8>>,
     /// `--root`.
     pub root: Option<DeviceSpec>,
+    /// `--entry` as given. A pygrub title with a `/` in it ("Debian GNU/Linux") parses as a
+    /// path; when that path does not resolve, a menu entry with exactly this title is booted.
+    pub entry_text: Option<String>,
 }
 
 /// The files chosen, and the arguments the guest's own configuration gives them.
@@ -67,7 +70,10 @@ pub enum BootError {
 /// Chooses the kernel and initrd on `set` as `req` asks.
 pub fn select(set: &DiskSet, req: &Request) -> Result<Selection, BootError> {
     match &req.entry {
-        Some(EntrySpec::Path(e)) => select_path(set, e, req.root.as_ref()),
+        Some(EntrySpec::Path(e)) => match select_path(set, e, req.root.as_ref()) {
+            Err(err) if e.dev.is_none() => menu_title_fallback(set, req).unwrap_or(Err(err)),
+            other => other,
+        },
         Some(EntrySpec::Menu(_)) => match menu::find_menu(set)? {
             Some(found) => menu::select_entry(set, req, &found),
             None => Err(BootError::NoMenu),
@@ -87,6 +93,19 @@ pub fn select(set: &DiskSet, req: &Request) -> Result<Selection, BootError> {
             },
         },
     }
+}
+
+/// The menu entry titled exactly like `--entry`, if the guest's menu has one (see
+/// [`Request::entry_text`]); `None` to keep the path's own error.
+fn menu_title_fallback(set: &DiskSet, req: &Request) -> Option<Result<Selection, BootError>> {
+    let title = req.entry_text.as_deref()?;
+    let found = menu::find_menu(set).ok().flatten()?;
+    found.menu.find(title)?;
+    let as_title = Request {
+        entry: Some(EntrySpec::Menu(MenuChoice::Title(title.to_owned()))),
+        ..req.clone()
+    };
+    Some(menu::select_entry(set, &as_title, &found))
 }
 
 fn absolute(p: &[u8]) -> Vec<u8> {

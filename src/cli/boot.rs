@@ -33,6 +33,7 @@ pub fn request(args: &Args, entry: Option<EntrySpec>) -> anyhow::Result<Request>
         kernel: args.kernel.as_ref().map(|k| k.as_bytes().to_vec()),
         ramdisk: args.ramdisk.as_ref().map(|k| k.as_bytes().to_vec()),
         root,
+        entry_text: args.entry.clone(),
     })
 }
 

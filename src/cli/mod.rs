@@ -9,14 +9,14 @@ pub mod runas;
 
 use anyhow::Context;
 use args::Args;
-use domuloader::entry::parse_entry;
+use domuloader::entry::{parse_entry, EntrySpec, MenuChoice};
 
 /// Runs one invocation.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.generate_man || args.generate_completions.is_some() {
         return generate(&args);
     }
-    let entry = args.entry.as_deref().map(parse_entry).transpose()?;
+    let entry = args.entry.as_deref().map(entry_spec).transpose()?;
     if args.inspect {
         return inspect(&args);
     }
@@ -41,6 +41,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     match identity {
         Some(id) => runas::run(&args, disks, &req, outputs, &id),
         None => boot::run(&args, &disks.into_set()?, &req, outputs),
+    }
+}
+
+/// `--entry`, parsed; text that is no valid path entry but reads like a title (it has a
+/// space: "Debian GNU/Linux, with Linux 6.1, recovery") is a pygrub menu choice.
+fn entry_spec(text: &str) -> anyhow::Result<EntrySpec> {
+    match parse_entry(text) {
+        Ok(e) => Ok(e),
+        Err(_) if text.contains(' ') => Ok(EntrySpec::Menu(MenuChoice::Title(text.to_owned()))),
+        Err(e) => Err(e.into()),
     }
 }
 
