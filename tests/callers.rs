@@ -187,6 +187,24 @@ fn xend_fifo_stays_empty_on_failure() {
 }
 
 #[test]
+fn xend_fifo_is_released_when_the_disk_is_missing() {
+    // Before the fix the FIFO was opened only after the disks: xend would block forever.
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("xenbl.fifo");
+    let reader = fifo_reader(&fifo);
+    let argv: Vec<String> = vec![
+        "-q".into(),
+        format!("--output={}", fifo.display()),
+        format!("--output-directory={}", tmp.path().join("out").display()),
+        "--entry=xvda1:/vmlinuz-1".into(),
+        tmp.path().join("no-such-disk.img").display().to_string(),
+    ];
+    common::assert_clean_failure(&run(&argv));
+    assert_eq!(reader.join().unwrap(), b"");
+    assert!(listing(&tmp.path().join("out")).is_empty());
+}
+
+#[test]
 fn domuloader_argv_prints_sxp_on_stdout_and_the_copy_line_elsewhere() {
     let tmp = tempfile::tempdir().unwrap();
     let argv: Vec<String> = vec![

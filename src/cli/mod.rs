@@ -30,14 +30,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .map(domuloader::privdrop::Identity::lookup)
         .transpose()?;
     // Everything we read or write is opened first: `--runas` drops privileges after this.
+    // The outputs come before the disks: xend blocks opening its FIFO until we open it, so a
+    // failure (a missing disk) before that open would hang xend; after it, dropping the
+    // unwritten sink gives xend the empty result that means failure.
+    let outputs = match args.dryrun || args.list_entries {
+        true => None,
+        false => Some(boot::Outputs::open(&args)?),
+    };
     let disks = disks::open(&args, entry.as_ref())?;
     if args.list_entries {
         return menu::list(&args, &disks.into_set()?);
     }
-    let outputs = match args.dryrun {
-        true => None,
-        false => Some(boot::Outputs::open(&args)?),
-    };
     match identity {
         Some(id) => runas::run(&args, disks, &req, outputs, &id),
         None => boot::run(&args, &disks.into_set()?, &req, outputs),
