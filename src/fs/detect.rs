@@ -15,6 +15,9 @@ use crate::disk::{DiskError, Slice};
 pub enum Detected {
     Ext,
     Fat,
+    Btrfs,
+    Xfs,
+    Iso9660,
     /// A recognised filesystem or container we do not read, by its blkid name.
     Other(&'static str),
     Nothing,
@@ -367,7 +370,7 @@ fn swap(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
 
 fn xfs(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
     if p.is(0, b"XFSB")? {
-        return other("xfs");
+        return Ok(Some(Detected::Xfs));
     }
     // An external log starts with a log record header: magic, cycle, version 1 or 2.
     if p.be32(0)? == Some(0xFEED_BABE) && matches!(p.be32(8)?, Some(1 | 2)) {
@@ -403,7 +406,10 @@ fn filesystems(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
         return other("jfs");
     }
     if let Some(name) = optical(p)? {
-        return other(name);
+        return match name {
+            "iso9660" => Ok(Some(Detected::Iso9660)),
+            _ => other(name),
+        };
     }
     if zfs(p)? {
         return other("zfs_member");
@@ -471,7 +477,7 @@ fn filesystems(p: &Probe<'_>) -> Result<Option<Detected>, FsError> {
         return other("squashfs3");
     }
     if p.is(0x10040, b"_BHRfS_M")? {
-        return other("btrfs");
+        return Ok(Some(Detected::Btrfs));
     }
     if p.le32(0)? == Some(0x1bad_face) {
         return other("bfs");
@@ -658,7 +664,7 @@ mod tests {
         assert_eq!(detect_bytes(&b), Detected::Other("jbd"));
         let mut b = vec![0u8; 1 << 20];
         b[0x10040..0x10048].copy_from_slice(b"_BHRfS_M");
-        assert_eq!(detect_bytes(&b), Detected::Other("btrfs"));
+        assert_eq!(detect_bytes(&b), Detected::Btrfs);
         assert_eq!(detect_bytes(&vec![0u8; 1 << 20]), Detected::Nothing);
         assert_eq!(detect_bytes(&[0u8; 100]), Detected::Nothing);
     }

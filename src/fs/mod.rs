@@ -18,6 +18,9 @@ pub enum FsType {
     Ext3,
     Ext4,
     Vfat,
+    Btrfs,
+    Xfs,
+    Iso9660,
 }
 
 impl FsType {
@@ -28,6 +31,9 @@ impl FsType {
             FsType::Ext3 => "ext3",
             FsType::Ext4 => "ext4",
             FsType::Vfat => "vfat",
+            FsType::Btrfs => "btrfs",
+            FsType::Xfs => "xfs",
+            FsType::Iso9660 => "iso9660",
         }
     }
 }
@@ -140,6 +146,10 @@ pub fn open(slice: Slice) -> Result<Box<dyn Filesystem>, FsError> {
     match detect::detect(&slice)? {
         detect::Detected::Ext => Ok(Box::new(ext::ExtFs::open(slice)?)),
         detect::Detected::Fat => Ok(Box::new(fat::FatFs::open(slice)?)),
+        // Readers land one per module; until then each is named, never misread.
+        detect::Detected::Btrfs => Err(FsError::Unsupported("btrfs".to_owned())),
+        detect::Detected::Xfs => Err(FsError::Unsupported("xfs".to_owned())),
+        detect::Detected::Iso9660 => Err(FsError::Unsupported("iso9660".to_owned())),
         detect::Detected::Other(name) => Err(FsError::Unsupported(name.to_owned())),
         detect::Detected::Nothing => Err(FsError::Unrecognised),
     }
