@@ -4,6 +4,7 @@
 
 use super::dir::OutputFile;
 use super::{sys, ExtractError};
+use crate::disk::Disk;
 use crate::fs::{Segment, SegmentSource};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -87,8 +88,7 @@ pub fn copy_segments(
                 if done.saturating_add(len) > expected_size {
                     return Err(longer(out));
                 }
-                copy_range(out, src.disk().file(), disk_offset, len)
-                    .map_err(|e| shrunk_disk(e, src.disk(), disk_offset))?;
+                copy_disk_range(out, src.disk(), disk_offset, len)?;
                 len
             }
             Segment::Zeros { len } => {
@@ -111,8 +111,51 @@ pub fn copy_segments(
     }
 }
 
+/// Copies `len` bytes of `disk` from `offset`: pieces stored verbatim in a host file with
+/// `copy_file_range`, the rest (compressed or unallocated in an image format) through the
+/// buffer.
+fn copy_disk_range(
+    out: &mut OutputFile,
+    disk: &Disk,
+    mut offset: u64,
+    mut len: u64,
+) -> Result<(), ExtractError> {
+    while len > 0 {
+        let read_err = |out: &OutputFile, e: crate::disk::DiskError| ExtractError::Read {
+            file: out.path.clone(),
+            source: io::Error::other(e),
+        };
+        let step = match disk
+            .host_extent(offset, len)
+            .map_err(|e| read_err(out, e))?
+        {
+            Some(ext) => {
+                copy_range(out, ext.file, ext.offset, ext.len)
+                    .map_err(|e| shrunk_disk(e, disk, offset))?;
+                ext.len
+            }
+            None => {
+                let step = len.min(COPY_BUFFER_SIZE as u64);
+                let mut buf = take_buf(out);
+                let chunk = buf.get_mut(..step as usize).unwrap_or_default(); // step <= buffer size
+                let res = disk
+                    .read_exact_at(offset, chunk)
+                    .map_err(|e| read_err(out, e))
+                    .and_then(|()| out.file.write_all(chunk).map_err(|e| write_error(out, e)));
+                out.buf = buf;
+                res?;
+                out.written = out.written.saturating_add(step);
+                step
+            }
+        };
+        offset = offset.saturating_add(step);
+        len -= step; // step <= len: host_extent never returns more than asked
+    }
+    Ok(())
+}
+
 /// A data piece that ends early means the image shrank under us: say so, naming the disk.
-fn shrunk_disk(e: ExtractError, disk: &crate::disk::Disk, offset: u64) -> ExtractError {
+fn shrunk_disk(e: ExtractError, disk: &Disk, offset: u64) -> ExtractError {
     match e {
         ExtractError::Shorter { file, .. } => ExtractError::Read {
             file,
@@ -709,5 +752,81 @@ mod tests {
             }],
         );
         assert!(copy_segments(&mut f, &mut src, 100, 1 << 20).is_err());
+    }
+}
+
+#[cfg(test)]
+mod stacked_tests {
+    use super::*;
+    use crate::disk::{Backing, DiskError, HostExtent};
+    use crate::extract::OutputDir;
+
+    /// A disk whose bytes are in memory, stored verbatim in a host file only for the
+    /// second half (as a qcow2 image stores some clusters compressed and some plain).
+    struct HalfMapped {
+        bytes: Vec<u8>,
+        file: File,
+    }
+
+    impl Backing for HalfMapped {
+        fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), DiskError> {
+            let start = offset as usize;
+            buf.copy_from_slice(&self.bytes[start..start + buf.len()]);
+            Ok(())
+        }
+        fn host_extent(&self, offset: u64, len: u64) -> Result<Option<HostExtent<'_>>, DiskError> {
+            let half = self.bytes.len() as u64 / 2;
+            Ok(match offset >= half {
+                true => Some(HostExtent {
+                    file: &self.file,
+                    offset,
+                    len,
+                }),
+                false => None,
+            })
+        }
+        fn format(&self) -> &'static str {
+            "test"
+        }
+    }
+
+    struct OneRange(crate::disk::Disk, Option<Segment>);
+
+    impl SegmentSource for OneRange {
+        fn disk(&self) -> &crate::disk::Disk {
+            &self.0
+        }
+        fn next_segment(&mut self, _max: u64) -> Result<Option<Segment>, crate::fs::FsError> {
+            Ok(self.1.take())
+        }
+    }
+
+    #[test]
+    fn unmapped_pieces_are_read_and_mapped_ones_copied() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..3 << 20).map(|i: u32| (i % 251) as u8).collect();
+        let img = tmp.path().join("host.img");
+        std::fs::write(&img, &bytes).unwrap();
+        let backing = HalfMapped {
+            bytes: bytes.clone(),
+            file: File::open(&img).unwrap(),
+        };
+        let disk = Disk::from_backing(img.clone(), bytes.len() as u64, Box::new(backing));
+        let (start, len) = (1000u64, (3 << 20) - 2000u64);
+        let mut src = OneRange(
+            disk,
+            Some(Segment::Data {
+                disk_offset: start,
+                len,
+            }),
+        );
+        let mut dir = OutputDir::prepare(Some(tmp.path())).unwrap();
+        let mut f = dir.create("kernel").unwrap();
+        assert_eq!(copy_segments(&mut f, &mut src, len, 1 << 30).unwrap(), len);
+        let path = dir.finish(f).unwrap();
+        assert_eq!(
+            std::fs::read(path).unwrap(),
+            &bytes[start as usize..(start + len) as usize]
+        );
     }
 }

@@ -1,15 +1,25 @@
-//! Disk source: the guest disk (image file or block device) opened read-only, with
-//! bounds-checked positioned reads and cheap views of a byte range (a partition).
+//! Disk source: a guest disk opened read-only, with bounds-checked positioned reads and cheap
+//! views of a byte range (a partition).
+//!
+//! A [`Disk`] is a byte array of known size behind a [`Backing`]: a raw image file or block
+//! device ([`raw`]), and — stacked on other disks — image formats and logical volumes, which
+//! live in their own modules and plug in through [`Disk::from_backing`]. Everything above this
+//! layer (partition tables, filesystems) sees only [`Disk`] and [`Slice`], so a filesystem
+//! inside a qcow2 image or an LVM volume is read exactly like one on a raw disk.
 //!
 //! Why positioned reads and no memory map: a mapped file that another process truncates
 //! under us delivers SIGBUS on the next access, which kills the process instead of giving an
 //! error. The guest (or its admin) owns the image, so that must be a clean error. `pread`
 //! returns a short read instead, which we report as [`DiskError::Shrunk`]. The cost is one
 //! syscall per read; callers read in large chunks where it matters (file extraction).
+//!
+//! Every read through a [`Disk`] is charged to its per-run read budget, so crafted metadata
+//! cannot make us read without bound; a disk stacked on others charges theirs too.
+
+pub mod raw;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -38,8 +48,35 @@ pub enum DiskError {
     ReadBudget { path: PathBuf, budget: u64 },
 }
 
+/// Where a disk's bytes come from: a raw file, or a format or volume mapped onto other disks.
+/// Implementations must never panic or loop without bound on hostile metadata.
+pub trait Backing: Send + Sync {
+    /// Fills `buf` from `offset`. The caller has checked that the range lies inside the
+    /// disk's size and charged the read budget.
+    fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), DiskError>;
+
+    /// Where the bytes from `offset` (at most `len` of them) are stored as they are, in one
+    /// piece of a host file, so extraction can `copy_file_range` them. `Ok(None)` when they
+    /// are not (compressed, unallocated, or a backing that is not file-based): callers then
+    /// read them through [`Disk::read_exact_at`].
+    fn host_extent(&self, offset: u64, len: u64) -> Result<Option<HostExtent<'_>>, DiskError>;
+
+    /// The format's name for messages and `--inspect` (`raw`, `qcow2`, …).
+    fn format(&self) -> &'static str;
+}
+
+/// A piece of a host file holding disk bytes verbatim.
+#[derive(Clone, Copy, Debug)]
+pub struct HostExtent<'a> {
+    pub file: &'a File,
+    /// Offset in `file`.
+    pub offset: u64,
+    /// Bytes, at least 1 and at most the length asked for.
+    pub len: u64,
+}
+
 struct Inner {
-    file: File,
+    backing: Box<dyn Backing>,
     size: u64,
     path: PathBuf,
     /// Bytes read so far, and the most this run may read (see [`crate::limits::read_budget`]).
@@ -65,29 +102,45 @@ impl std::fmt::Debug for Disk {
 }
 
 impl Disk {
-    /// Opens `path` read-only. The size comes from seeking to the end, because a block
-    /// device's metadata length is 0.
+    /// Opens the image file or block device at `path` read-only, as a raw disk.
     pub fn open(path: &Path) -> Result<Disk, DiskError> {
-        let open_err = |source| DiskError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let mut file = File::open(path).map_err(open_err)?;
-        if file.metadata().map_err(open_err)?.is_dir() {
-            return Err(open_err(io::Error::from(io::ErrorKind::IsADirectory)));
-        }
-        let size = file.seek(SeekFrom::End(0)).map_err(open_err)?;
-        Ok(Disk {
+        let raw = raw::RawFile::open(path)?;
+        let size = raw.size();
+        Ok(Disk::from_backing(path.to_owned(), size, Box::new(raw)))
+    }
+
+    /// A disk of `size` bytes read through `backing`; `name` is what messages call it
+    /// (an image path, or `vg/lv` for a logical volume).
+    pub fn from_backing(name: PathBuf, size: u64, backing: Box<dyn Backing>) -> Disk {
+        Disk {
             inner: Arc::new(Inner {
-                file,
+                backing,
                 size,
-                path: path.to_owned(),
+                path: name,
                 read: AtomicU64::new(0),
                 budget: AtomicU64::new(crate::limits::read_budget(
                     crate::limits::DEFAULT_MAX_FILE_SIZE,
                 )),
             }),
-        })
+        }
+    }
+
+    /// The image format behind this disk (`raw`, …).
+    pub fn format(&self) -> &'static str {
+        self.inner.backing.format()
+    }
+
+    /// Where the bytes from absolute `offset` (at most `len`) lie verbatim in a host file,
+    /// for zero-copy extraction; `None` when they must be read through [`Disk::read_exact_at`].
+    pub fn host_extent(&self, offset: u64, len: u64) -> Result<Option<HostExtent<'_>>, DiskError> {
+        self.whole().check(offset, len)?;
+        if len == 0 {
+            return Ok(None);
+        }
+        let ext = self.inner.backing.host_extent(offset, len)?;
+        // A backing that returns an empty or over-long piece would make the caller spin or
+        // copy too much: treat it as "not mapped".
+        Ok(ext.filter(|e| e.len > 0 && e.len <= len))
     }
 
     /// Size in bytes as seen when the disk was opened.
@@ -110,11 +163,6 @@ impl Disk {
         self.inner.read.load(Ordering::Relaxed)
     }
 
-    /// The underlying read-only file, for zero-copy transfers (`copy_file_range`).
-    pub fn file(&self) -> &File {
-        &self.inner.file
-    }
-
     /// A view of the whole disk.
     pub fn whole(&self) -> Slice {
         Slice {
@@ -129,31 +177,9 @@ impl Disk {
         self.whole().read_exact_at(offset, buf)
     }
 
-    fn pread_exact(&self, mut offset: u64, mut buf: &mut [u8]) -> Result<(), DiskError> {
+    fn pread_exact(&self, offset: u64, buf: &mut [u8]) -> Result<(), DiskError> {
         self.charge(buf.len() as u64)?;
-        while !buf.is_empty() {
-            match self.inner.file.read_at(buf, offset) {
-                Ok(0) => {
-                    return Err(DiskError::Shrunk {
-                        path: self.inner.path.clone(),
-                        offset,
-                    })
-                }
-                Ok(n) => {
-                    buf = &mut buf[n..];
-                    offset += n as u64; // n <= buf.len(), and offset+len was checked by the caller
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(source) => {
-                    return Err(DiskError::Io {
-                        path: self.inner.path.clone(),
-                        offset,
-                        source,
-                    })
-                }
-            }
-        }
-        Ok(())
+        self.inner.backing.read_exact_at(offset, buf)
     }
 }
 
