@@ -85,3 +85,21 @@ pub const MAX_JOURNAL_LOG_BYTES: u64 = 1024 * 1024 * 1024;
 /// Logged blocks and revoke records kept for an in-memory journal replay (each costs a map
 /// entry of a few dozen bytes): 2^20 covers a full 1 GiB journal of 1 KiB blocks.
 pub const MAX_JOURNAL_ENTRIES: usize = 1 << 20;
+
+/// ISO 9660 volume descriptors read from sector 16 on, looking for the primary and the
+/// Joliet descriptor. Linux's isofs scans 84 (sectors 16–99); real discs have 3–5 before
+/// the terminator, so a crafted run of thousands costs nothing.
+pub const ISO_MAX_VOLUME_DESCRIPTORS: u64 = 84;
+
+/// Rock Ridge continuation areas (`CE`) followed for one directory record: Linux's own
+/// `RR_MAX_CE_ENTRIES`, so a CE chain that loops ends after 32 small reads.
+pub const ISO_MAX_CE_AREAS: u32 = 32;
+
+/// Extents of one multi-extent ISO 9660 file. mkisofs/xorriso split files at 4 GiB, so a
+/// 1 GiB kernel or initrd needs one; 4096 allows small `-file_size_limit` values while
+/// keeping the extent list of a crafted file (16 bytes each) tiny.
+pub const ISO_MAX_FILE_EXTENTS: usize = 4096;
+
+/// Bytes of a Rock Ridge name assembled from `NM` pieces: Linux's `NAME_MAX` (255); a
+/// longer name is corrupt (the guest kernel truncates it, so no real path can use it).
+pub const ISO_MAX_NAME: usize = 255;
