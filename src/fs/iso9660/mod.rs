@@ -3,8 +3,8 @@
 //! directories), Joliet when there is no Rock Ridge, plain names otherwise, multi-extent
 //! files; UUID and LABEL as blkid prints them.
 //!
-//! Why our own: the crates found (`iso9660`, `cdfs`, `hadris-iso`) either lack Rock Ridge
-//! relocation/continuation handling or Joliet, or are large; the format is small, and a
+//! Why our own (as issue 13 decided): the ISO crates found are incomplete (no Rock Ridge
+//! relocation or continuation areas, or no Joliet) or heavy; the format is small, and a
 //! reader of our own keeps every loop bounded by a named cap (see `limits.rs`).
 //!
 //! Which tree is read follows Linux's isofs: Rock Ridge when the root's `.` record
