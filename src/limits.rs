@@ -103,3 +103,8 @@ pub const ISO_MAX_FILE_EXTENTS: usize = 4096;
 /// Bytes of a Rock Ridge name assembled from `NM` pieces: Linux's `NAME_MAX` (255); a
 /// longer name is corrupt (the guest kernel truncates it, so no real path can use it).
 pub const ISO_MAX_NAME: usize = 255;
+
+/// Files spliced into one syslinux/isolinux config by `include` (Debian's installer menu
+/// includes 10–15); with [`MAX_CONFIG_NESTING`] and [`MAX_CONFIG_BYTES`] it bounds what an
+/// include loop or a fan of includes can make us read.
+pub const MAX_CONFIG_INCLUDES: usize = 64;
