@@ -108,3 +108,13 @@ pub const ISO_MAX_NAME: usize = 255;
 /// includes 10–15); with [`MAX_CONFIG_NESTING`] and [`MAX_CONFIG_BYTES`] it bounds what an
 /// include loop or a fan of includes can make us read.
 pub const MAX_CONFIG_INCLUDES: usize = 64;
+
+/// Rock Ridge continuation areas read in one ISO 9660 directory scan. Real records need one
+/// only for very long names or link targets (and the root's `.` for `ER`); 16384 areas of at
+/// most 2 KiB keep a directory whose every record chains 32 areas at 32 MiB of reads.
+pub const ISO_MAX_CE_PER_DIR: u32 = 16384;
+
+/// Directories remembered by one ISO 9660 filesystem's lookup cache (a name and a location
+/// each, under 300 bytes): the resolver looks up every prefix of a path, and the cache keeps
+/// that linear even through a directory loop. Cleared when full.
+pub const ISO_DIR_CACHE: usize = 4096;

@@ -67,6 +67,8 @@ pub(super) struct Entries<'v> {
     sector: Vec<u8>,
     sector_no: Option<u64>,
     records: u64,
+    /// Rock Ridge continuation areas read so far in this scan.
+    ce_areas: u32,
 }
 
 impl<'v> Entries<'v> {
@@ -86,6 +88,7 @@ impl<'v> Entries<'v> {
             sector: Vec::new(),
             sector_no: None,
             records: 0,
+            ce_areas: 0,
         })
     }
 
@@ -163,13 +166,18 @@ impl<'v> Entries<'v> {
     }
 
     /// The entry for a record (with its extents), or `None` when it is hidden.
-    fn entry(&self, rec: &Record, extents: Vec<Extent>) -> Result<Option<Entry>, FsError> {
+    fn entry(&mut self, rec: &Record, extents: Vec<Extent>) -> Result<Option<Entry>, FsError> {
         let size = extents
             .iter()
             .try_fold(0u64, |a, e| a.checked_add(e.len))
             .ok_or_else(|| corrupt("file size overflows".into()))?;
         let rock = match self.vol.tree {
-            Tree::RockRidge => rock::parse(self.vol, &rec.system_use, self.vol.rr_skip)?,
+            Tree::RockRidge => rock::parse(
+                self.vol,
+                &rec.system_use,
+                self.vol.rr_skip,
+                &mut self.ce_areas,
+            )?,
             _ => rock::Rock::default(),
         };
         if rock.relocated || rock.dot {

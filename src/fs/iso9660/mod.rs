@@ -26,6 +26,7 @@ mod volume;
 
 use super::{FileKind, Filesystem, FsError, FsInfo, FsPath, FsType, SegmentSource, Stat};
 use crate::disk::Slice;
+use crate::limits::ISO_DIR_CACHE;
 use dir::{DirLoc, Entries, Entry};
 use std::io::Read;
 
@@ -86,24 +87,34 @@ fn path_error(path: FsPath<'_>, what: &str) -> FsError {
 
 /// What a path names.
 enum Node {
-    Root(DirLoc),
+    /// The root, or a directory found through the lookup cache.
+    Dir(DirLoc),
     Entry(Entry),
 }
 
 impl Node {
     fn dir(&self) -> Option<DirLoc> {
         match self {
-            Node::Root(loc) => Some(*loc),
+            Node::Dir(loc) => Some(*loc),
             Node::Entry(e) => e.dir,
         }
     }
 }
+
+/// Directories already found: (parent directory block, name as matched) -> directory.
+/// The resolver stats every prefix of a path, so without it a path through a directory
+/// loop (`/a/a/a/…`, 2048 components) would cost a quadratic number of directory scans.
+type DirCache = std::collections::HashMap<(u64, Vec<u8>), DirLoc>;
 
 /// An ISO 9660 filesystem.
 pub struct IsoFs {
     vol: Volume,
     root: DirLoc,
     info: FsInfo,
+    dirs: std::cell::RefCell<DirCache>,
+    /// The directory the last lookup ended in, by its path: the resolver looks up each
+    /// prefix of a path in turn, so the next lookup usually continues from here.
+    last: std::cell::RefCell<Option<(Vec<u8>, DirLoc)>>,
 }
 
 impl IsoFs {
@@ -118,7 +129,7 @@ impl IsoFs {
             rr_skip: 0,
         };
         let pvd_dot = dir::dot_record(&vol, vd.pvd_root.block)?;
-        let rr = rock::parse(&vol, &pvd_dot.system_use, 0)?;
+        let rr = rock::parse(&vol, &pvd_dot.system_use, 0, &mut 0)?;
         let mut root = DirLoc {
             block: vd.pvd_root.block,
             size: vd.pvd_root.size,
@@ -139,16 +150,30 @@ impl IsoFs {
             uuid: vd.uuid,
             label: vd.label,
         };
-        Ok(IsoFs { vol, root, info })
+        Ok(IsoFs {
+            vol,
+            root,
+            info,
+            dirs: Default::default(),
+            last: Default::default(),
+        })
     }
 
     /// Resolves `path` from the root; `Ok(None)` when a component does not exist.
     fn lookup(&self, path: FsPath<'_>) -> Result<Option<Node>, FsError> {
-        let mut node = Node::Root(self.root);
-        for name in path.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
+        let (mut node, rest) = self.start(path);
+        for name in rest.split(|&c| c == b'/').filter(|c| !c.is_empty()) {
             let Some(loc) = node.dir() else {
                 return Err(path_error(path, "not a directory"));
             };
+            let key = match self.vol.tree {
+                Tree::RockRidge => (loc.block, name.to_vec()),
+                Tree::Joliet | Tree::Plain => (loc.block, name.to_ascii_lowercase()),
+            };
+            if let Some(d) = self.dirs.borrow().get(&key) {
+                node = Node::Dir(*d);
+                continue;
+            }
             let mut entries = Entries::new(&self.vol, loc)?;
             let mut found = None;
             while let Some(e) = entries.next_entry()? {
@@ -157,19 +182,42 @@ impl IsoFs {
                     break;
                 }
             }
-            match found {
-                Some(e) => node = Node::Entry(e),
-                None => return Ok(None),
+            let Some(e) = found else {
+                return Ok(None);
+            };
+            if let Some(d) = e.dir {
+                let mut dirs = self.dirs.borrow_mut();
+                if dirs.len() >= ISO_DIR_CACHE {
+                    dirs.clear();
+                }
+                dirs.insert(key, d);
             }
+            node = Node::Entry(e);
+        }
+        if let Some(d) = node.dir() {
+            *self.last.borrow_mut() = Some((path.to_vec(), d));
         }
         Ok(Some(node))
+    }
+
+    /// Where a lookup of `path` starts: the last lookup's directory when `path` extends
+    /// its path, else the root; and the rest of `path` to walk from there.
+    fn start<'p>(&self, path: FsPath<'p>) -> (Node, &'p [u8]) {
+        if let Some((prev, loc)) = self.last.borrow().as_ref() {
+            if let Some(rest) = path.strip_prefix(prev.as_slice()) {
+                if rest.first() == Some(&b'/') || prev.last() == Some(&b'/') {
+                    return (Node::Dir(*loc), rest);
+                }
+            }
+        }
+        (Node::Dir(self.root), path)
     }
 
     /// The regular file at `path`, checked for what we cannot read.
     fn file(&self, path: FsPath<'_>) -> Result<file::IsoFile<'_>, FsError> {
         let e = match self.lookup(path)? {
             None => return Err(path_error(path, "no such file or directory")),
-            Some(Node::Root(_)) => return Err(path_error(path, "is a directory")),
+            Some(Node::Dir(_)) => return Err(path_error(path, "is a directory")),
             Some(Node::Entry(e)) => e,
         };
         match e.kind {
@@ -199,7 +247,7 @@ impl Filesystem for IsoFs {
 
     fn stat(&self, path: FsPath<'_>) -> Result<Option<Stat>, FsError> {
         Ok(self.lookup(path)?.map(|node| match node {
-            Node::Root(loc) => Stat {
+            Node::Dir(loc) => Stat {
                 kind: FileKind::Dir,
                 size: loc.size,
             },

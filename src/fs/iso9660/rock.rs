@@ -6,12 +6,13 @@
 //!
 //! Bounds: every entry is taken with its own length inside its area; a continuation area
 //! must lie inside one logical block (as Linux requires) and at most
-//! [`ISO_MAX_CE_AREAS`] of them are followed per record, so a CE chain that loops ends;
+//! [`ISO_MAX_CE_AREAS`] of them are followed per record, so a CE chain that loops ends, and
+//! at most [`ISO_MAX_CE_PER_DIR`] per directory scan;
 //! names are capped at [`ISO_MAX_NAME`] bytes and link targets at [`MAX_PATH`].
 
 use super::{corrupt, Volume};
 use crate::fs::FsError;
-use crate::limits::{ISO_MAX_CE_AREAS, ISO_MAX_NAME, MAX_PATH};
+use crate::limits::{ISO_MAX_CE_AREAS, ISO_MAX_CE_PER_DIR, ISO_MAX_NAME, MAX_PATH};
 
 /// POSIX file type bits of `PX`'s mode.
 const S_IFMT: u32 = 0o170_000;
@@ -83,7 +84,14 @@ impl LinkBuilder {
 
 /// Parses the Rock Ridge entries of a record's system use area `su`, skipping `skip` bytes
 /// first (`SP`'s length), and following continuation areas.
-pub(super) fn parse(vol: &Volume, su: &[u8], skip: usize) -> Result<Rock, FsError> {
+/// `dir_areas` counts the continuation areas read for the whole directory scan (see
+/// [`ISO_MAX_CE_PER_DIR`]).
+pub(super) fn parse(
+    vol: &Volume,
+    su: &[u8],
+    skip: usize,
+    dir_areas: &mut u32,
+) -> Result<Rock, FsError> {
     let mut rock = Rock::default();
     let mut link: Option<LinkBuilder> = None;
     let mut area = su.get(skip..).unwrap_or_default().to_vec();
@@ -94,6 +102,12 @@ pub(super) fn parse(vol: &Volume, su: &[u8], skip: usize) -> Result<Rock, FsErro
             break;
         };
         areas += 1;
+        *dir_areas += 1;
+        if *dir_areas > ISO_MAX_CE_PER_DIR {
+            return Err(corrupt(format!(
+                "more than {ISO_MAX_CE_PER_DIR} Rock Ridge continuation areas in one directory"
+            )));
+        }
         if areas > ISO_MAX_CE_AREAS {
             return Err(corrupt(format!(
                 "more than {ISO_MAX_CE_AREAS} Rock Ridge continuation areas for one record (a CE loop?)"
