@@ -201,3 +201,53 @@ fn inspect_and_list_work_on_hybrids() {
         assert!(s.contains(&format!("\"{title}\"")), "{title}: {s}");
     }
 }
+
+/// Partitions 1… of each hybrid equal `sfdisk -J`'s listing taken at build time.
+#[test]
+fn hybrid_partitions_are_listed_as_sfdisk_lists_them() {
+    for name in ["iso-debian", "iso-isolinux"] {
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                common::repo().join(format!("fixtures/expected/{name}.sfdisk.json")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let want: Vec<(u64, u64, u64, String)> = want["partitiontable"]["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let node = p["node"].as_str().unwrap();
+                let stem = node.trim_end_matches(|c: char| c.is_ascii_digit());
+                let number = node[stem.len()..].parse().unwrap();
+                (
+                    number,
+                    p["start"].as_u64().unwrap() * 512,
+                    p["size"].as_u64().unwrap() * 512,
+                    p["type"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let img = common::fixture(&format!("{name}.iso"));
+        let o = common::run_str(&["--inspect", "--output-format=json", img.to_str().unwrap()]);
+        assert!(o.status.success());
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        let got: Vec<(u64, u64, u64, String)> = v["partitions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["number"] != 0)
+            .map(|p| {
+                (
+                    p["number"].as_u64().unwrap(),
+                    p["start"].as_u64().unwrap(),
+                    p["size"].as_u64().unwrap(),
+                    p["type"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{name}");
+        assert!(!got.is_empty());
+    }
+}
