@@ -14,6 +14,7 @@ use std::io::Read;
 
 const FIXTURES: &[&str] = &[
     "iso-debian",
+    "iso-debian-bios",
     "iso-isolinux",
     "iso-rockridge",
     "iso-joliet",

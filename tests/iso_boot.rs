@@ -154,6 +154,33 @@ fn isolinux_isohybrid_boots_by_its_included_menu() {
 }
 
 #[test]
+fn debian_isolinux_menu_through_its_includes() {
+    // isolinux.cfg -> menu.cfg -> gtk.cfg (`menu default`), txt.cfg, adgtk.cfg in a submenu.
+    let gtk = "/install.amd/gtk/initrd.gz";
+    boots(
+        "iso-debian-bios",
+        &[],
+        "/install.amd/vmlinuz",
+        gtk,
+        "vga=788 --- quiet",
+    );
+    boots(
+        "iso-debian-bios",
+        &["--entry=install"],
+        "/install.amd/vmlinuz",
+        "/install.amd/initrd.gz",
+        "vga=788 --- quiet",
+    );
+    boots(
+        "iso-debian-bios",
+        &["--entry=expertgui"],
+        "/install.amd/vmlinuz",
+        gtk,
+        "priority=low vga=788 ---",
+    );
+}
+
+#[test]
 fn inspect_and_list_work_on_hybrids() {
     let img = common::fixture("iso-debian.iso");
     let o = common::run_str(&["--inspect", "--output-format=json", img.to_str().unwrap()]);
@@ -205,7 +232,7 @@ fn inspect_and_list_work_on_hybrids() {
 /// Partitions 1… of each hybrid equal `sfdisk -J`'s listing taken at build time.
 #[test]
 fn hybrid_partitions_are_listed_as_sfdisk_lists_them() {
-    for name in ["iso-debian", "iso-isolinux"] {
+    for name in ["iso-debian", "iso-debian-bios", "iso-isolinux"] {
         let want: Value = serde_json::from_str(
             &std::fs::read_to_string(
                 common::repo().join(format!("fixtures/expected/{name}.sfdisk.json")),
