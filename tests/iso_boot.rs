@@ -278,3 +278,17 @@ fn hybrid_partitions_are_listed_as_sfdisk_lists_them() {
         assert!(!got.is_empty());
     }
 }
+
+#[test]
+fn zisofs_files_are_refused_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = common::fixture("iso-zisofs.iso");
+    let dir = format!("--output-directory={}", tmp.path().display());
+    let o = common::run_str(&["-q", &dir, "--kernel=/boot/vmlinuz", img.to_str().unwrap()]);
+    let line = common::assert_clean_failure(&o);
+    assert!(
+        line.contains("unsupported iso9660 feature zisofs compression"),
+        "{line}"
+    );
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+}

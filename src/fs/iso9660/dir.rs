@@ -41,7 +41,8 @@ pub(super) struct Entry {
     pub extents: Vec<Extent>,
     pub size: u64,
     pub symlink: Option<Vec<u8>>,
-    pub zisofs: bool,
+    /// Why the file's extents are not its bytes (zisofs, sparse), if they are not.
+    pub encoding: Option<&'static str>,
     pub interleaved: bool,
 }
 
@@ -195,7 +196,7 @@ impl<'v> Entries<'v> {
             extents,
             size,
             symlink: None,
-            zisofs: rock.zisofs,
+            encoding: rock.encoding,
             interleaved: rec.interleaved,
         };
         if let Some(block) = rock.child {

@@ -13,7 +13,7 @@
 //! match Rock Ridge names exactly and Joliet/plain names without regard to ASCII case.
 //!
 //! Files are contiguous extents on the disk, so [`Filesystem::segments`] maps them for
-//! zero-copy extraction. zisofs-compressed (`ZF`) and interleaved files are refused by name.
+//! zero-copy extraction. zisofs-compressed (`ZF`), sparse (`SF`) and interleaved files are refused by name.
 //!
 //! Layout: `volume` (descriptors, blkid naming), `record` (one directory record, names),
 //! `rock` (SUSP / Rock Ridge entries), `dir` (directory scans), `file` (reads, segments).
@@ -230,8 +230,8 @@ impl IsoFs {
             fs: "iso9660",
             feature: format!("{feature} ({})", String::from_utf8_lossy(path)),
         };
-        if e.zisofs {
-            return Err(unsupported("zisofs compression"));
+        if let Some(encoding) = e.encoding {
+            return Err(unsupported(encoding));
         }
         if e.interleaved {
             return Err(unsupported("interleaved file"));

@@ -1,8 +1,9 @@
 //! Rock Ridge (RRIP 1.09/1.12) over SUSP: the entries of one directory record's system use
 //! area and of its continuation areas (`CE`). We use `NM` (name), `SL` (symlink target),
-//! `PX` (file type), `RE`/`CL` (relocated directories), `ZF` (zisofs compression, refused
-//! when such a file is read), and `SP`/`ER` on the root's `.` record, which say that Rock
-//! Ridge is in use and how many bytes each system use area starts with.
+//! `PX` (file type), `RE`/`CL` (relocated directories), `ZF`/`SF` (zisofs compression,
+//! sparse files: refused when such a file is read), and `SP`/`ER` on the root's `.`
+//! record, which say that Rock Ridge is in use and how many bytes each system use area
+//! starts with.
 //!
 //! Bounds: every entry is taken with its own length inside its area; a continuation area
 //! must lie inside one logical block (as Linux requires) and at most
@@ -34,7 +35,8 @@ pub(super) struct Rock {
     pub relocated: bool,
     /// `CL`: this entry stands for the directory at this logical block.
     pub child: Option<u64>,
-    pub zisofs: bool,
+    /// Data not stored plainly: `ZF` (zisofs compression) or `SF` (sparse file).
+    pub encoding: Option<&'static str>,
     /// `SP`'s skip length (only meaningful on the root's `.` record).
     pub sp_skip: Option<u8>,
     /// `ER` seen: Rock Ridge is announced.
@@ -167,7 +169,8 @@ fn entries(
             b"PX" => rock.file_type = both32(data, 0).map(|m| m as u32 & S_IFMT),
             b"RE" => rock.relocated = true,
             b"CL" => rock.child = both32(data, 0),
-            b"ZF" => rock.zisofs = true,
+            b"ZF" => rock.encoding = Some("zisofs compression"),
+            b"SF" => rock.encoding = Some("Rock Ridge sparse file"),
             b"SP" if data.get(..2) == Some(&[0xbe, 0xef]) => rock.sp_skip = data.get(2).copied(),
             b"ER" => rock.er = true,
             b"CE" => {
