@@ -85,3 +85,36 @@ pub const MAX_JOURNAL_LOG_BYTES: u64 = 1024 * 1024 * 1024;
 /// Logged blocks and revoke records kept for an in-memory journal replay (each costs a map
 /// entry of a few dozen bytes): 2^20 covers a full 1 GiB journal of 1 KiB blocks.
 pub const MAX_JOURNAL_ENTRIES: usize = 1 << 20;
+
+/// ISO 9660 volume descriptors read from sector 16 on, looking for the primary and the
+/// Joliet descriptor. Linux's isofs scans 84 (sectors 16–99); real discs have 3–5 before
+/// the terminator, so a crafted run of thousands costs nothing.
+pub const ISO_MAX_VOLUME_DESCRIPTORS: u64 = 84;
+
+/// Rock Ridge continuation areas (`CE`) followed for one directory record: Linux's own
+/// `RR_MAX_CE_ENTRIES`, so a CE chain that loops ends after 32 small reads.
+pub const ISO_MAX_CE_AREAS: u32 = 32;
+
+/// Extents of one multi-extent ISO 9660 file. mkisofs/xorriso split files at 4 GiB, so a
+/// 1 GiB kernel or initrd needs one; 4096 allows small `-file_size_limit` values while
+/// keeping the extent list of a crafted file (16 bytes each) tiny.
+pub const ISO_MAX_FILE_EXTENTS: usize = 4096;
+
+/// Bytes of a Rock Ridge name assembled from `NM` pieces: Linux's `NAME_MAX` (255); a
+/// longer name is corrupt (the guest kernel truncates it, so no real path can use it).
+pub const ISO_MAX_NAME: usize = 255;
+
+/// Files spliced into one syslinux/isolinux config by `include` (Debian's installer menu
+/// includes 10–15); with [`MAX_CONFIG_NESTING`] and [`MAX_CONFIG_BYTES`] it bounds what an
+/// include loop or a fan of includes can make us read.
+pub const MAX_CONFIG_INCLUDES: usize = 64;
+
+/// Rock Ridge continuation areas read in one ISO 9660 directory scan. Real records need one
+/// only for very long names or link targets (and the root's `.` for `ER`); 16384 areas of at
+/// most 2 KiB keep a directory whose every record chains 32 areas at 32 MiB of reads.
+pub const ISO_MAX_CE_PER_DIR: u32 = 16384;
+
+/// Directories remembered by one ISO 9660 filesystem's lookup cache (a name and a location
+/// each, under 300 bytes): the resolver looks up every prefix of a path, and the cache keeps
+/// that linear even through a directory loop. Cleared when full.
+pub const ISO_DIR_CACHE: usize = 4096;

@@ -156,6 +156,11 @@ fn blkid_oracle() {
                 named += 1;
             }
             "vfat" => assert_eq!(found, Detected::Fat, "{what}"),
+            // Identity and contents: tests/fs_blkid_oracle_iso.rs.
+            "iso9660" => {
+                assert_eq!(found, Detected::Iso9660, "{what}");
+                named += 1;
+            }
             ty => {
                 assert!(
                     !matches!(found, Detected::Ext | Detected::Fat),

@@ -52,9 +52,12 @@ fn config_file_on(v: &GuestView, r: PartRef) -> Result<Option<FoundMenu>, BootEr
             Err(e) if absent(&e) => continue,
             Err(source) => return Err(config_err(path, source)),
         };
-        let bytes = file
+        let mut bytes = file
             .read_capped(MAX_CONFIG_BYTES)
             .map_err(|e| config_err(path, e))?;
+        if *kind == ConfigKind::Extlinux {
+            bytes = super::include::expand(v, path, &bytes)?;
+        }
         let parse_err = |e: config::ConfigError| BootError::Config {
             path: String::from_utf8_lossy(path).into_owned(),
             detail: e.to_string(),

@@ -1,6 +1,8 @@
 //! Boot entry resolution: from what the caller asked for (`--entry`, `--kernel`/`--ramdisk`,
 //! `--root`, or the guest's own boot menu) to the guest files to copy.
 
+mod include;
+pub mod iso;
 pub mod menu;
 
 use crate::entry::{BootEntry, EntrySpec, MenuChoice};
@@ -87,9 +89,12 @@ pub fn select(set: &DiskSet, req: &Request) -> Result<Selection, BootError> {
                 };
                 select_path(set, &e, req.root.as_ref())
             }
-            None => match menu::find_menu(set)? {
-                Some(found) => menu::select_entry(set, req, &found),
-                None => menu::newest_kernel(set, req),
+            None => match iso::xen_installer(set)? {
+                Some(sel) => Ok(sel),
+                None => match menu::find_menu(set)? {
+                    Some(found) => menu::select_entry(set, req, &found),
+                    None => menu::newest_kernel(set, req),
+                },
             },
         },
     }

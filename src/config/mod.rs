@@ -227,7 +227,8 @@ pub(crate) fn push_entry(entries: &mut Vec<MenuEntry>, e: MenuEntry) -> Result<(
     Ok(())
 }
 
-/// Where pygrub looks, first found wins (compat.md §5). BLS ([`BLS_DIRS`]) is ours: read it
+/// Where pygrub looks, first found wins (compat.md §5), then isolinux/syslinux configs of
+/// installer and live ISOs (ours; after pygrub's, so every menu pygrub finds is ours too). BLS ([`BLS_DIRS`]) is ours: read it
 /// when a grub2 config says `blscfg`, or when none of these exists.
 pub fn search_paths() -> &'static [(&'static [u8], ConfigKind)] {
     use ConfigKind::*;
@@ -245,6 +246,10 @@ pub fn search_paths() -> &'static [(&'static [u8], ConfigKind)] {
         (b"/boot/grub/grub.conf", GrubLegacy),
         (b"/grub/menu.lst", GrubLegacy),
         (b"/grub/grub.conf", GrubLegacy),
+        // Not pygrub's: isolinux/syslinux configs where installer and live ISOs keep them.
+        (b"/isolinux/isolinux.cfg", Extlinux),
+        (b"/boot/syslinux/syslinux.cfg", Extlinux),
+        (b"/syslinux/syslinux.cfg", Extlinux),
     ];
     PATHS
 }
@@ -564,7 +569,7 @@ mod tests {
     #[test]
     fn search_order_is_pygrubs() {
         let p = search_paths();
-        assert_eq!(p.len(), 13);
+        assert_eq!(p.len(), 16);
         assert_eq!(p[0], (&b"/boot/grub/grub.cfg"[..], ConfigKind::Grub2));
         assert_eq!(
             p[4],

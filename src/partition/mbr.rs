@@ -189,7 +189,7 @@ pub(super) fn discover(
             continue;
         }
         let number = u32::try_from(slot).unwrap_or(u32::MAX);
-        if e.start == 0 {
+        if e.start == 0 && !hybrid_iso(disk)? {
             return Err(PartitionError::Invalid(format!(
                 "MBR partition {number} starts at sector 0, on top of the partition table"
             )));
@@ -203,6 +203,20 @@ pub(super) fn discover(
     let mut parts = chain.out;
     parts.sort_by_key(|p| p.number);
     Ok(Some(parts))
+}
+
+/// An isohybrid image (syslinux's `isohybrid`, `xorriso -isohybrid-mbr`, every Debian and
+/// most distribution installer ISOs): its MBR's first partition starts at sector 0 and
+/// covers the ISO 9660 filesystem, whose volume descriptors start at 32 KiB. Linux and
+/// sfdisk list such an entry like any other; elsewhere a partition at sector 0 is refused.
+pub(super) fn hybrid_iso(disk: &Disk) -> Result<bool, PartitionError> {
+    const VD: u64 = 32 * 1024;
+    if disk.size() < VD + 6 {
+        return Ok(false);
+    }
+    let mut id = [0u8; 6];
+    disk.read_exact_at(VD, &mut id)?;
+    Ok(id[1..] == *b"CD001" && id[0] <= 3)
 }
 
 /// State of the logical-partition walk, shared by all extended partitions of the disk.
@@ -458,6 +472,28 @@ mod tests {
         put(&mut img, 0, &mbr_sector(1, &[(0x05, 100, 1000)]));
         put(&mut img, 100 * 512, &mbr_sector(0, &[(0x83, 0, 10)]));
         assert!(parts(&img).unwrap_err().to_string().contains("sector 0"));
+    }
+
+    #[test]
+    fn start_zero_over_an_iso_is_a_hybrid() {
+        let mut img = vec![0u8; 1 << 20];
+        put(
+            &mut img,
+            0,
+            &mbr_sector(1, &[(0x00, 0, 2048), (0xef, 188, 640)]),
+        );
+        put(&mut img, 0x8000, b"\x01CD001\x01");
+        let p = parts(&img).unwrap().unwrap();
+        assert_eq!(numbers_and_sectors(&p), vec![(1, 0, 2048), (2, 188, 640)]);
+        let t = TempDisk::new(&img);
+        let layout = super::super::discover(&t.disk).unwrap();
+        let got: Vec<(u32, u64)> = layout
+            .partitions
+            .iter()
+            .map(|p| (p.number, p.start))
+            .collect();
+        assert_eq!(got, vec![(0, 0), (1, 0), (2, 188 * 512)]);
+        assert_eq!(layout.partitions[0].size, 1 << 20);
     }
 
     #[test]

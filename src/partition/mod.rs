@@ -6,7 +6,9 @@
 //! is the oracle of the corpus test): a protective MBR whose GPT is valid gives the GPT;
 //! otherwise sector 0 is read as an MBR (as sfdisk does, even with a 0xEE entry), unless it
 //! is a FAT boot sector (blkid's test); other disk labels we know but do not read are
-//! refused by name; anything else is one unpartitioned filesystem.
+//! refused by name; anything else is one unpartitioned filesystem. A hybrid ISO (an MBR
+//! entry from sector 0 over an ISO 9660 filesystem) lists the whole disk as partition 0 (the
+//! ISO) before the MBR's entries.
 
 mod foreign;
 mod gpt;
@@ -113,7 +115,12 @@ pub fn discover(disk: &Disk) -> Result<Layout, PartitionError> {
             return Ok(layout);
         }
     }
-    if let Some(partitions) = mbr::discover(disk, &sector0)? {
+    if let Some(mut partitions) = mbr::discover(disk, &sector0)? {
+        if partitions.iter().any(|p| p.start == 0) && mbr::hybrid_iso(disk)? {
+            // A hybrid ISO: the whole disk is the ISO 9660 filesystem (`xvda`), listed
+            // first; the table's own entries follow as sfdisk lists them.
+            partitions.insert(0, whole_disk(disk).partitions.remove(0));
+        }
         return Ok(Layout {
             table: TableKind::Mbr,
             sector_size: mbr::SECTOR_SIZE,
