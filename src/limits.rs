@@ -110,3 +110,7 @@ pub const MAX_LVM_SEGMENTS: usize = 1 << 16;
 /// Metadata areas read per run across the disk set (two per PV at most). Bounds the
 /// metadata reads and parses a disk set full of PV labels can cause.
 pub const MAX_LVM_AREAS: usize = 64;
+
+/// Unreadable devices named in one error message ("no /etc/fstab …; cannot read: …"): enough
+/// for any real guest, short enough to stay one readable line on a crafted disk set.
+pub const MAX_UNREADABLE_NOTES: usize = 8;
