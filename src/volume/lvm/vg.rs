@@ -149,7 +149,7 @@ fn pv_sources(
                     vg: vg.name.clone(),
                     detail: format!(
                         "PV {} found on several devices ({}): refusing to guess",
-                        pv.uuid,
+                        pv.id,
                         many.iter()
                             .filter_map(|&i| sources.get(i).map(|s| s.name.as_str()))
                             .collect::<Vec<_>>()
