@@ -36,3 +36,29 @@ for s in "xvda2:/boot/vmlinuz,/boot/initrd" "/vmlinuz," "3" "Debian GNU/Linux" \
   printf '%s' "$s" > "corpus/specs/$(printf '%s' "$s" | md5sum | cut -c1-8)"
 done
 du -sh corpus/* >&2
+# lvm: each PV of the LVM fixtures cut to its first 64 KiB (label, area header, text) as a
+# whole-disk image, and each metadata text alone behind the `T` that selects the text mode.
+mkdir -p corpus/lvm
+for f in "$FIX"/lvm-*.img.gz "$FIX"/hostile/lvm-*.img.gz; do
+  gzip -dc "$f" | python3 -c '
+import sys, struct
+img = sys.stdin.buffer.read(); out = sys.argv[1]
+for s in range(0, len(img) - 1024, 512):
+    if img[s:s+8] != b"LABELONE" or img[s+24:s+32] != b"LVM2 001": continue
+    pv = s - 512 * struct.unpack_from("<Q", img, s + 8)[0]
+    open(f"{out}-pv{pv}", "wb").write(img[pv:pv + 65536])
+    mda = pv + 4096
+    off, size = struct.unpack_from("<QQ", img, mda + 40)
+    if 0 < size < 65536: open(f"{out}-text{pv}", "wb").write(b"T" + img[mda + off:mda + off + size])
+' "corpus/lvm/$(basename "$f" .img.gz)"
+done
+# lvm `V` seeds: the texts with their first PV renamed to the target's fixed UUID.
+for t in corpus/lvm/*-text*; do
+  python3 - "$t" <<'PY'
+import re, struct, sys
+t = open(sys.argv[1], "rb").read()[1:].rstrip(b"\0")
+t = re.sub(rb'(pv0 \{\nid = ")[^"]*', rb'\1fuzzfu-zzfu-zzfu-zzfu-zzfu-zzfu-zzfuzz', t, count=1)
+data = bytes(64 * 1024)
+open(sys.argv[1].replace("-text", "-vg"), "wb").write(b"V" + struct.pack("<H", len(t)) + t + data)
+PY
+done

@@ -6,7 +6,8 @@
 //!   all ASCII digits → a 0-based index (pygrub's), else a title. So a menu title with `/`
 //!   or `:` (`Debian GNU/Linux`) cannot be chosen by title; use its index or a part of it.
 //! - `DEV:` is everything before the first `:`. It must be a device name ([`DevName`]),
-//!   optionally `/dev/`-prefixed. A kernel path containing `:` therefore needs a `DEV:`
+//!   optionally `/dev/`-prefixed, or a logical volume: `VG/LV`, `/dev/VG/LV`,
+//!   `/dev/mapper/VG-LV` (any name with a `/` that is not a device name). A kernel path containing `:` therefore needs a `DEV:`
 //!   (`xvda1:/boot/a:b`), because without it `/boot/a` would be read as the device.
 //! - After `DEV:`, the first `,` separates KERNEL from INITRD; a second `,` is refused,
 //!   since a comma inside either path would make the split ambiguous.
@@ -23,6 +24,9 @@ pub struct BootEntry {
     /// The partition (or unpartitioned disk) holding both files; `None` when the paths are
     /// in the guest's root filesystem, located through its fstab.
     pub dev: Option<DevName>,
+    /// The logical volume holding both files, as `DEV:` named it (`VG/LV`,
+    /// `/dev/mapper/VG-LV`); set instead of `dev`.
+    pub volume: Option<String>,
     /// Absolute guest path of the kernel.
     pub kernel: Vec<u8>,
     /// Absolute guest path of the initrd.
@@ -91,9 +95,13 @@ fn parse_menu_choice(s: &str) -> Result<MenuChoice, EntryError> {
 }
 
 fn parse_path_entry(s: &str) -> Result<BootEntry, EntryError> {
-    let (dev, files) = match s.split_once(':') {
-        Some((dev, files)) => (Some(parse_dev(s, dev)?), files),
-        None => (None, s),
+    let (dev, volume, files) = match s.split_once(':') {
+        Some((dev, files)) => match parse_dev(s, dev) {
+            Ok(d) => (Some(d), None, files),
+            Err(_) if is_volume_name(dev) => (None, Some(dev.to_owned()), files),
+            Err(e) => return Err(e),
+        },
+        None => (None, None, s),
     };
     let (kernel, initrd) = match files.split_once(',') {
         Some((_, rest)) if rest.contains(',') => return Err(EntryError::ExtraComma(s.into())),
@@ -107,6 +115,7 @@ fn parse_path_entry(s: &str) -> Result<BootEntry, EntryError> {
     let initrd = initrd.map(|i| absolute(i, "initrd")).transpose()?;
     Ok(BootEntry {
         dev,
+        volume,
         kernel,
         initrd,
     })
@@ -120,6 +129,16 @@ fn parse_dev(entry: &str, dev: &str) -> Result<DevName, EntryError> {
         entry: entry.to_owned(),
         source,
     })
+}
+
+/// `VG/LV`, `/dev/VG/LV`, `/dev/mapper/VG-LV`: a name with a `/` after any `/dev/`, no empty
+/// part and no space.
+fn is_volume_name(dev: &str) -> bool {
+    let plain = dev.strip_prefix("/dev/").unwrap_or(dev);
+    plain.len() <= limits::MAX_PATH
+        && plain.contains('/')
+        && plain.split('/').all(|p| !p.is_empty())
+        && !plain.contains(char::is_whitespace)
 }
 
 /// The path as bytes with a leading `/` ensured, length-checked after prepending.
@@ -145,6 +164,7 @@ mod tests {
     fn path(dev: Option<&str>, kernel: &str, initrd: Option<&str>) -> EntrySpec {
         EntrySpec::Path(BootEntry {
             dev: dev.map(|d| DevName::parse(d).unwrap()),
+            volume: None,
             kernel: kernel.as_bytes().to_vec(),
             initrd: initrd.map(|i| i.as_bytes().to_vec()),
         })
@@ -272,5 +292,31 @@ mod tests {
             let err = parse_entry(input).expect_err(input);
             assert_eq!(err.to_string(), msg, "{:?}", input.get(..80));
         }
+    }
+
+    #[test]
+    fn volume_devices() {
+        for (text, lv) in [
+            (
+                "debian-vg/root:/boot/vmlinuz,/boot/initrd.img",
+                "debian-vg/root",
+            ),
+            ("/dev/vg/lv:/vmlinuz", "/dev/vg/lv"),
+            (
+                "/dev/mapper/ubuntu--vg-ubuntu--lv:/boot/vmlinuz",
+                "/dev/mapper/ubuntu--vg-ubuntu--lv",
+            ),
+        ] {
+            let Ok(EntrySpec::Path(e)) = parse_entry(text) else {
+                panic!("{text}");
+            };
+            assert_eq!((e.dev, e.volume.as_deref()), (None, Some(lv)), "{text}");
+        }
+        assert!(parse_entry("vg/:/vmlinuz").is_err());
+        assert!(parse_entry("nodev:/vmlinuz").is_err());
+        let Ok(EntrySpec::Path(e)) = parse_entry("xvda2:/vmlinuz") else {
+            panic!()
+        };
+        assert_eq!(e.volume, None);
     }
 }

@@ -20,3 +20,4 @@ pub mod partition;
 pub mod privdrop;
 #[cfg(test)]
 mod testutil;
+pub mod volume;

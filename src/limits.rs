@@ -118,3 +118,31 @@ pub const ISO_MAX_CE_PER_DIR: u32 = 16384;
 /// each, under 300 bytes): the resolver looks up every prefix of a path, and the cache keeps
 /// that linear even through a directory loop. Cleared when full.
 pub const ISO_DIR_CACHE: usize = 4096;
+/// Bytes of one LVM2 metadata text read and parsed. LVM's default metadata area is 1 MiB and
+/// it keeps a text well under half of that (a VG with a thousand LVs is ~1 MiB); 4 MiB bounds
+/// what a crafted area header can make us read, per copy.
+pub const MAX_LVM_METADATA_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Values, sections and array elements in one LVM2 metadata text. A real VG has a few dozen
+/// per LV; 2^17 holds thousands of LVs and bounds the tree a crafted text can make us build.
+pub const MAX_LVM_NODES: usize = 1 << 17;
+
+/// Nesting of sections in LVM2 metadata text. LVM writes four levels (VG, `logical_volumes`,
+/// LV, segment); 16 leaves room while keeping the recursive parser's stack small.
+pub const MAX_LVM_NESTING: usize = 16;
+
+/// Physical volumes of one VG. LVM sets no limit, but a guest has a handful of disks; 1024
+/// bounds the PV table and the per-PV work.
+pub const MAX_LVM_PVS: usize = 1024;
+
+/// Segments (and stripes) of all the LVs of one VG. A heavily extended LV has tens; 2^16
+/// bounds the segment tables and the overlap check (sorted once).
+pub const MAX_LVM_SEGMENTS: usize = 1 << 16;
+
+/// Metadata areas read per run across the disk set (two per PV at most). Bounds the
+/// metadata reads and parses a disk set full of PV labels can cause.
+pub const MAX_LVM_AREAS: usize = 64;
+
+/// Unreadable devices named in one error message ("no /etc/fstab …; cannot read: …"): enough
+/// for any real guest, short enough to stay one readable line on a crafted disk set.
+pub const MAX_UNREADABLE_NOTES: usize = 8;

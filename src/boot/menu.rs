@@ -276,5 +276,5 @@ pub fn newest_kernel(set: &DiskSet, req: &Request) -> Result<Selection, BootErro
             title: None,
         });
     }
-    Err(BootError::NoKernelFound)
+    Err(BootError::NoKernelFound(set.unreadable_note()))
 }

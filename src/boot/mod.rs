@@ -65,15 +65,17 @@ pub enum BootError {
     NotLinux(String),
     #[error("--entry names a menu entry, but the guest has no boot configuration (grub, extlinux or BLS)")]
     NoMenu,
-    #[error("no boot configuration and no /boot/vmlinuz-* on any filesystem: give --entry")]
-    NoKernelFound,
+    #[error("no boot configuration and no /boot/vmlinuz-* on any filesystem{0}: give --entry")]
+    NoKernelFound(String),
 }
 
 /// Chooses the kernel and initrd on `set` as `req` asks.
 pub fn select(set: &DiskSet, req: &Request) -> Result<Selection, BootError> {
     match &req.entry {
         Some(EntrySpec::Path(e)) => match select_path(set, e, req.root.as_ref()) {
-            Err(err) if e.dev.is_none() => menu_title_fallback(set, req).unwrap_or(Err(err)),
+            Err(err) if e.dev.is_none() && e.volume.is_none() => {
+                menu_title_fallback(set, req).unwrap_or(Err(err))
+            }
             other => other,
         },
         Some(EntrySpec::Menu(_)) => match menu::find_menu(set)? {
@@ -84,6 +86,7 @@ pub fn select(set: &DiskSet, req: &Request) -> Result<Selection, BootError> {
             Some(k) => {
                 let e = BootEntry {
                     dev: None,
+                    volume: None,
                     kernel: absolute(k),
                     initrd: req.ramdisk.as_deref().map(absolute),
                 };
@@ -126,9 +129,10 @@ fn select_path(
     e: &BootEntry,
     root: Option<&DeviceSpec>,
 ) -> Result<Selection, BootError> {
-    let view = match &e.dev {
-        Some(dev) => view::single(set, set.find_dev(dev)?)?,
-        None => match view::guest(set, root) {
+    let view = match (&e.dev, &e.volume) {
+        (Some(dev), _) => view::single(set, set.find_dev(dev)?)?,
+        (None, Some(lv)) => view::single(set, set.find_volume_dev(lv)?)?,
+        (None, None) => match view::guest(set, root) {
             Err(ViewError::NoRoot { .. }) if root.is_none() => {
                 return first_with_kernel(set, e);
             }
@@ -151,8 +155,14 @@ fn first_with_kernel(set: &DiskSet, e: &BootEntry) -> Result<Selection, BootErro
             }
         }
     }
+    // The root may be what cannot be read (an LV missing a PV, an unsupported filesystem):
+    // say so rather than only "no such file" on some other filesystem.
+    if let Some(BootError::Resolve { hint, .. }) = &mut first_err {
+        hint.push_str(&set.unreadable_note());
+    }
     Err(first_err.unwrap_or(BootError::View(ViewError::NoRoot {
         searched: "any readable filesystem".into(),
+        unreadable: set.unreadable_note(),
     })))
 }
 

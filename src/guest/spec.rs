@@ -103,6 +103,10 @@ impl DeviceSpec {
             return Ok(DeviceSpec::Dev(d));
         }
         match DeviceSpec::parse(s)? {
+            // `VG/LV`: a logical volume, as `/dev/VG/LV`.
+            DeviceSpec::Other(o) if o.contains('/') && !o.contains(':') => {
+                Ok(DeviceSpec::Path(format!("/dev/{o}")))
+            }
             DeviceSpec::Other(o) => Err(SpecError::Unrecognised(o)),
             spec => Ok(spec),
         }

@@ -14,8 +14,12 @@ use crate::limits::MAX_FSTAB_BYTES;
 pub enum ViewError {
     #[error(transparent)]
     DiskSet(#[from] DiskSetError),
-    #[error("no guest root filesystem: no /etc/fstab on {searched}; name it with --root or DEV: in --entry")]
-    NoRoot { searched: String },
+    #[error("no guest root filesystem: no /etc/fstab on {searched}{unreadable}; name it with --root or DEV: in --entry")]
+    NoRoot {
+        searched: String,
+        /// What could hold the root but cannot be read ([`DiskSet::unreadable_note`]).
+        unreadable: String,
+    },
     #[error("several filesystems have /etc/fstab ({candidates}); choose the root with --root")]
     AmbiguousRoot { candidates: String },
     #[error("--root {0}: no such filesystem in the disk set")]
@@ -114,6 +118,7 @@ fn find_root(set: &DiskSet) -> Result<PartRef, ViewError> {
                 } else {
                     names(&searched)
                 },
+                unreadable: set.unreadable_note(),
             });
         }
         _ => {}
