@@ -24,6 +24,7 @@ seed() { # seed TARGET FILE...   (MAX=N seed … for another cut)
 seed partition "$CORPUS"/partition/* "$CORPUS"/blkid/images-pt/* "$FIX"/part-*.img.gz "$FIX"/hostile/part-*.img.gz
 MAX=$((512*1024)) seed ext "$CORPUS"/e2fsprogs/*.gz "$CORPUS"/e2fsprogs/*.bz2 "$CORPUS"/ext4-view/* "$CORPUS"/ext-misc/*ext* "$FIX"/ext-*.img.gz "$FIX"/hostile/ext-*.img.gz
 seed fat "$CORPUS"/fat/* "$CORPUS"/blkid/images-fs/fat*.xz "$FIX"/fat-1*.img.gz "$FIX"/fat-dirty.img.gz "$FIX"/hostile/fat-*.img.gz
+MAX=$((1024*1024)) seed xfs "$FIX"/xfs-*.img.gz "$FIX"/hostile/xfs-*.img.gz "$CORPUS"/blkid/images-fs/xfs.img.xz
 MAX=$((4*1024*1024)) seed image "$FIX"/guest-*.img.gz "$FIX"/part-*.img.gz "$CORPUS"/partition/dfvfs_mbr-extended.raw.gz
 seed config "$CORPUS"/bootcfg/pygrub_* "$CORPUS"/bootcfg/u-root/*
 mkdir -p corpus/fstab corpus/specs

@@ -187,7 +187,7 @@ impl Superblock {
             dir_blk_log,
             v5,
             ftype,
-            ascii_ci: !v5 && version & V_BORG != 0,
+            ascii_ci: version & V_BORG != 0,
             uuid,
             meta_uuid: if meta { arr16(b, 248) } else { uuid },
             label: b
