@@ -26,6 +26,7 @@ MAX=$((512*1024)) seed ext "$CORPUS"/e2fsprogs/*.gz "$CORPUS"/e2fsprogs/*.bz2 "$
 seed fat "$CORPUS"/fat/* "$CORPUS"/blkid/images-fs/fat*.xz "$FIX"/fat-1*.img.gz "$FIX"/fat-dirty.img.gz "$FIX"/hostile/fat-*.img.gz
 MAX=$((4*1024*1024)) seed image "$FIX"/guest-*.img.gz "$FIX"/part-*.img.gz "$CORPUS"/partition/dfvfs_mbr-extended.raw.gz "$FIX"/iso-*.iso.gz
 seed iso9660 "$CORPUS"/blkid/images-fs/iso*.xz "$FIX"/iso-*.iso.gz "$FIX"/hostile/iso-*.gz
+MAX=$((1024*1024)) seed xfs "$FIX"/xfs-*.img.gz "$FIX"/hostile/xfs-*.img.gz "$CORPUS"/blkid/images-fs/xfs.img.xz
 seed config "$CORPUS"/bootcfg/pygrub_* "$CORPUS"/bootcfg/u-root/*
 mkdir -p corpus/fstab corpus/specs
 printf '# <file system> <mount point> <type> <options> <dump> <pass>\nUUID=0d0e-1 / ext4 errors=remount-ro 0 1\nLABEL=my\\040boot /boot ext2 defaults 0 2\n/dev/xvda3 none swap sw 0 0\nproc /proc proc defaults 0 0\n' > corpus/fstab/debian

@@ -146,3 +146,19 @@ pub const MAX_LVM_AREAS: usize = 64;
 /// Unreadable devices named in one error message ("no /etc/fstab …; cannot read: …"): enough
 /// for any real guest, short enough to stay one readable line on a crafted disk set.
 pub const MAX_UNREADABLE_NOTES: usize = 8;
+/// Extents kept for one XFS file or directory. A 1 GiB kernel (the extraction cap) in
+/// scattered 4 KiB blocks has 2^18 extents; 2^20 (24 MiB of map) covers 1 KiB blocks too.
+pub const XFS_MAX_EXTENTS: usize = 1 << 20;
+
+/// Depth of an XFS extent B+tree. The kernel's own maximum for 2^48 extents in 512-byte
+/// blocks is 14 (`xfs_bmbt_maxlevels_ondisk`); deeper trees are refused.
+pub const XFS_MAX_BMAP_LEVELS: usize = 14;
+
+/// Blocks of one XFS extent B+tree visited: enough leaves for [`XFS_MAX_EXTENTS`] at the
+/// smallest fanout (512-byte v4 blocks hold 30 records), with its nodes. Pointers shared
+/// between nodes could otherwise multiply the walk.
+pub const XFS_MAX_BMAP_BLOCKS: u64 = 1 << 16;
+
+/// 512-byte log blocks searched backwards from the XFS log head for the last record header:
+/// a record is at most 256 KiB of data plus 8 header blocks (`XLOG_MAX_RECORD_BSIZE`).
+pub const XFS_LOG_HEADER_SEARCH: u64 = 520;

@@ -7,6 +7,7 @@ pub mod detect;
 pub mod ext;
 pub mod fat;
 pub mod iso9660;
+pub mod xfs;
 
 use crate::disk::{DiskError, Slice};
 use std::io::Read;
@@ -149,7 +150,7 @@ pub fn open(slice: Slice) -> Result<Box<dyn Filesystem>, FsError> {
         detect::Detected::Fat => Ok(Box::new(fat::FatFs::open(slice)?)),
         // Readers land one per module; until then each is named, never misread.
         detect::Detected::Btrfs => Err(FsError::Unsupported("btrfs".to_owned())),
-        detect::Detected::Xfs => Err(FsError::Unsupported("xfs".to_owned())),
+        detect::Detected::Xfs => Ok(Box::new(xfs::XfsFs::open(slice)?)),
         detect::Detected::Iso9660 => Ok(Box::new(iso9660::IsoFs::open(slice)?)),
         detect::Detected::Other(name) => Err(FsError::Unsupported(name.to_owned())),
         detect::Detected::Nothing => Err(FsError::Unrecognised),
