@@ -85,3 +85,34 @@ pub const MAX_JOURNAL_LOG_BYTES: u64 = 1024 * 1024 * 1024;
 /// Logged blocks and revoke records kept for an in-memory journal replay (each costs a map
 /// entry of a few dozen bytes): 2^20 covers a full 1 GiB journal of 1 KiB blocks.
 pub const MAX_JOURNAL_ENTRIES: usize = 1 << 20;
+
+/// Virtual size of a qcow2 image: the most qemu's own L1 cap (32 MiB of L1 table) can map
+/// with 2 MiB clusters (2^22 L1 entries × 2^39 bytes each). A header claiming more is crafted.
+pub const QCOW2_MAX_VIRTUAL_SIZE: u64 = 1 << 61;
+
+/// Entries of a qcow2 L1 table: qemu's `QCOW_MAX_L1_SIZE` (32 MiB of table). The table is
+/// never loaded whole (see `QCOW2_TABLE_SLICE`); the cap refuses what qemu would refuse.
+pub const QCOW2_MAX_L1_ENTRIES: u64 = (32 << 20) / 8;
+
+/// Bytes of a qcow2 L1 or L2 table read at once: 4 KiB, qemu's default L2 cache entry size.
+/// A table is up to 2 MiB (one cluster) but a lookup needs 8 or 16 bytes of it, so a
+/// scattered small read of guest metadata costs at most two 4 KiB table reads.
+pub const QCOW2_TABLE_SLICE: u64 = 4096;
+
+/// Table slices kept in the qcow2 lookup cache: 64 × 4 KiB = 256 KiB, which maps 2 GiB of
+/// disk at the default 64 KiB clusters, so sequential reads almost never miss.
+pub const QCOW2_TABLE_CACHE_SLICES: usize = 64;
+
+/// Bytes of inflated qcow2 clusters kept (at least one cluster): 4 MiB holds two 2 MiB
+/// clusters, so reads that cross a cluster boundary never inflate one twice, and keeps a
+/// compressed image's extraction within a few MiB of memory.
+pub const QCOW2_INFLATED_CACHE_BYTES: u64 = 4 << 20;
+
+/// Window a zstd-compressed qcow2 cluster may declare. qemu compresses each cluster (at
+/// most 2 MiB) as one frame, so its window never exceeds the cluster; 8 MiB leaves room for
+/// other writers while stopping a crafted frame from making the decoder allocate 128 MiB.
+pub const QCOW2_ZSTD_MAX_WINDOW: u64 = 8 << 20;
+
+/// Bytes of a path named in a qcow2 header (backing or data file) quoted in the refusal:
+/// qemu's own limit for a backing file name (1023). Such a path is never opened.
+pub const QCOW2_MAX_NAME_BYTES: usize = 1023;
