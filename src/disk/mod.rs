@@ -125,7 +125,7 @@ impl std::fmt::Debug for Disk {
 
 impl Disk {
     /// Opens the image file or block device at `path` read-only, as the format it is
-    /// (see [`format`]): raw or qcow2; any other image format is refused by name.
+    /// (see [`mod@format`]): raw or qcow2; any other image format is refused by name.
     pub fn open(path: &Path) -> Result<Disk, DiskError> {
         Disk::open_as(path, None)
     }
