@@ -210,9 +210,9 @@ impl Qcow2 {
         res
     }
 
-    /// Reads and inflates one compressed cluster. Its stored length is clipped at the end
-    /// of the file (the last one may end there).
-    fn inflate(&self, host: u64, len: u64) -> Result<Vec<u8>, DiskError> {
+    /// The stored bytes of a compressed cluster, clipped at the end of the file (the last
+    /// one may end there).
+    fn compressed_input(&self, host: u64, len: u64) -> Result<Vec<u8>, DiskError> {
         let size = self.file.size();
         if host >= size {
             return Err(qerr(
@@ -222,10 +222,80 @@ impl Qcow2 {
         }
         let mut input = vec![0u8; len.min(size - host) as usize]; // len <= 2 clusters
         self.file.read_exact_at(host, &mut input)?;
+        Ok(input)
+    }
+
+    /// Reads and inflates one compressed cluster.
+    fn inflate(&self, host: u64, len: u64) -> Result<Vec<u8>, DiskError> {
+        let input = self.compressed_input(host, len)?;
         let mut out = vec![0u8; self.header.cluster_size() as usize];
         cluster::decompress(self.header.compression, &input, &mut out)
             .map_err(|e| qerr(&self.file, e))?;
         Ok(out)
+    }
+}
+
+impl Qcow2 {
+    /// Inflates the compressed clusters of a large read on [`limits::QCOW2_INFLATE_THREADS`]
+    /// threads ahead of the read itself, which then finds them cached. Only as many as the
+    /// cache holds; any failure is left for the read to meet and report.
+    fn prefetch(&self, offset: u64, len: u64) {
+        let cluster = self.header.cluster_size();
+        let last = offset.saturating_add(len.saturating_sub(1)) / cluster;
+        if len == 0 || last == offset / cluster || limits::QCOW2_INFLATE_THREADS < 2 {
+            return;
+        }
+        let mut jobs: Vec<(u64, Vec<u8>)> = Vec::new();
+        let mut at = offset - offset % cluster;
+        while at < offset.saturating_add(len) && jobs.len() < self.inflated_max {
+            if let Ok((Run::Compressed { host, len }, _)) = self.run_at(at) {
+                if !self.is_inflated(host) && !jobs.iter().any(|(h, _)| *h == host) {
+                    match self.compressed_input(host, len) {
+                        Ok(input) => jobs.push((host, input)),
+                        Err(_) => break,
+                    }
+                }
+            }
+            at = at.saturating_add(cluster);
+        }
+        if jobs.len() < 2 {
+            return;
+        }
+        let kind = self.header.compression;
+        let inflate = |part: &[(u64, Vec<u8>)]| -> Vec<(u64, Vec<u8>)> {
+            part.iter()
+                .filter_map(|(host, input)| {
+                    let mut out = vec![0u8; cluster as usize];
+                    cluster::decompress(kind, input, &mut out).ok()?;
+                    Some((*host, out))
+                })
+                .collect()
+        };
+        let per = jobs.len().div_ceil(limits::QCOW2_INFLATE_THREADS);
+        let done: Vec<_> = std::thread::scope(|s| {
+            let workers: Vec<_> = jobs
+                .chunks(per)
+                .skip(1)
+                .map(|part| s.spawn(move || inflate(part)))
+                .collect();
+            let mut all = inflate(jobs.chunks(per).next().unwrap_or_default());
+            for w in workers {
+                all.extend(w.join().unwrap_or_default());
+            }
+            all
+        });
+        let mut cache = self.inflated.lock().unwrap_or_else(|p| p.into_inner());
+        for entry in done {
+            if cache.len() >= self.inflated_max {
+                cache.remove(0);
+            }
+            cache.push(entry);
+        }
+    }
+
+    fn is_inflated(&self, host: u64) -> bool {
+        let cache = self.inflated.lock().unwrap_or_else(|p| p.into_inner());
+        cache.iter().any(|(h, _)| *h == host)
     }
 }
 
@@ -235,6 +305,7 @@ fn be(b: &[u8]) -> u64 {
 
 impl Backing for Qcow2 {
     fn read_exact_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), DiskError> {
+        self.prefetch(offset, buf.len() as u64);
         let mut done = 0usize;
         while done < buf.len() {
             let at = offset.saturating_add(done as u64);
