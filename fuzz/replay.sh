@@ -7,11 +7,11 @@ cd "$(dirname "$0")"
 target=${CARGO_TARGET_DIR:-$PWD/target}
 cargo build --locked --quiet --bins
 inputs=$(mktemp -d); trap 'rm -rf "$inputs"' EXIT
-for f in ../fixtures/hostile/*.gz ../fixtures/*.img.gz ../fixtures/*.iso.gz; do
+for f in ../fixtures/hostile/*.gz ../fixtures/*.img.gz ../fixtures/*.iso.gz ../fixtures/*.qcow2.gz ../fixtures/fmt-*.gz; do
   # (gzip is cut short by head on large images: that SIGPIPE is expected)
   { gzip -dc "$f" 2>/dev/null || true; } | head -c $((4*1024*1024)) > "$inputs/$(basename "$f" .gz)"
 done
-for t in partition ext fat image fstab specs config iso9660 lvm xfs; do
+for t in partition ext fat image fstab specs config iso9660 lvm xfs qcow2; do
   "$target/debug/$t" -runs=0 -rss_limit_mb=256 -malloc_limit_mb=256 -timeout=10 "$inputs" 2>&1 \
     | grep -aE "^Done|ERROR" || { echo "fuzz replay: $t failed" >&2; exit 1; }
 done

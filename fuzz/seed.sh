@@ -28,6 +28,7 @@ MAX=$((4*1024*1024)) seed image "$FIX"/guest-*.img.gz "$FIX"/part-*.img.gz "$COR
 seed iso9660 "$CORPUS"/blkid/images-fs/iso*.xz "$FIX"/iso-*.iso.gz "$FIX"/hostile/iso-*.gz
 MAX=$((1024*1024)) seed xfs "$FIX"/xfs-*.img.gz "$FIX"/hostile/xfs-*.img.gz "$CORPUS"/blkid/images-fs/xfs.img.xz
 seed config "$CORPUS"/bootcfg/pygrub_* "$CORPUS"/bootcfg/u-root/*
+seed qcow2 "$FIX"/qcow2-*.qcow2.gz "$FIX"/fmt-*.gz "$FIX"/hostile/qcow2-*.gz
 mkdir -p corpus/fstab corpus/specs
 printf '# <file system> <mount point> <type> <options> <dump> <pass>\nUUID=0d0e-1 / ext4 errors=remount-ro 0 1\nLABEL=my\\040boot /boot ext2 defaults 0 2\n/dev/xvda3 none swap sw 0 0\nproc /proc proc defaults 0 0\n' > corpus/fstab/debian
 printf '/dev/sda1\t/boot\text2\tnoauto,x-systemd.automount\t0 2\nPARTUUID=6e57ab1e-01 /var ext4 bind 0 0\n' > corpus/fstab/misc

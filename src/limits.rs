@@ -162,3 +162,40 @@ pub const XFS_MAX_BMAP_BLOCKS: u64 = 1 << 16;
 /// 512-byte log blocks searched backwards from the XFS log head for the last record header:
 /// a record is at most 256 KiB of data plus 8 header blocks (`XLOG_MAX_RECORD_BSIZE`).
 pub const XFS_LOG_HEADER_SEARCH: u64 = 520;
+/// Virtual size of a qcow2 image: the most qemu's own L1 cap (32 MiB of L1 table) can map
+/// with 2 MiB clusters (2^22 L1 entries × 2^39 bytes each). A header claiming more is crafted.
+pub const QCOW2_MAX_VIRTUAL_SIZE: u64 = 1 << 61;
+
+/// Entries of a qcow2 L1 table: qemu's `QCOW_MAX_L1_SIZE` (32 MiB of table). The table is
+/// never loaded whole (see `QCOW2_TABLE_SLICE`); the cap refuses what qemu would refuse.
+pub const QCOW2_MAX_L1_ENTRIES: u64 = (32 << 20) / 8;
+
+/// Bytes of a qcow2 L1 or L2 table read at once: 4 KiB, qemu's default L2 cache entry size.
+/// A table is up to 2 MiB (one cluster) but a lookup needs 8 or 16 bytes of it, so a
+/// scattered small read of guest metadata costs at most two 4 KiB table reads.
+pub const QCOW2_TABLE_SLICE: u64 = 4096;
+
+/// Table slices kept in the qcow2 lookup cache: 64 × 4 KiB = 256 KiB, which maps 2 GiB of
+/// disk at the default 64 KiB clusters, so sequential reads almost never miss.
+pub const QCOW2_TABLE_CACHE_SLICES: usize = 64;
+
+/// Bytes of inflated qcow2 clusters kept (at least one cluster): 4 MiB holds two 2 MiB
+/// clusters, so reads that cross a cluster boundary never inflate one twice, and keeps a
+/// compressed image's extraction within a few MiB of memory.
+pub const QCOW2_INFLATED_CACHE_BYTES: u64 = 4 << 20;
+
+/// Window a zstd-compressed qcow2 cluster may declare. qemu compresses each cluster (at
+/// most 2 MiB) as one frame, so its window never exceeds the cluster; 8 MiB leaves room for
+/// other writers while stopping a crafted frame from making the decoder allocate 128 MiB.
+pub const QCOW2_ZSTD_MAX_WINDOW: u64 = 8 << 20;
+
+/// Bytes of a path named in a qcow2 header (backing or data file) quoted in the refusal:
+/// qemu's own limit for a backing file name (1023). Such a path is never opened.
+pub const QCOW2_MAX_NAME_BYTES: usize = 1023;
+
+/// Threads inflating the compressed clusters of one large qcow2 read (extraction reads 1 MiB
+/// at a time). Decompression is the whole cost of a compressed image, and the pure-Rust zstd
+/// decoder is about half as fast as libzstd; two threads bring it back to the cost of
+/// `cp` + `zstd -d` on a dom0 with two vCPUs. Bounded: at most a cache's worth of clusters
+/// (`QCOW2_INFLATED_CACHE_BYTES`) is inflated ahead.
+pub const QCOW2_INFLATE_THREADS: usize = 2;

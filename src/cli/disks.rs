@@ -3,7 +3,7 @@
 //! `--runas` does only after dropping them).
 
 use super::args::Args;
-use anyhow::bail;
+use anyhow::{bail, Context};
 use domuloader::disk::Disk;
 use domuloader::entry::EntrySpec;
 use domuloader::guest::devname::{same_disk, DevName};
@@ -36,8 +36,8 @@ pub fn open(args: &Args, entry: Option<&EntrySpec>) -> anyhow::Result<OpenDisks>
     let specs = specs(args, entry)?;
     let mut disks = Vec::with_capacity(specs.len());
     for s in specs {
-        s.require_raw()?;
-        let disk = Disk::open(&s.path)?;
+        let format = s.require_readable()?;
+        let disk = Disk::open_as(&s.path, format).with_context(|| s.vdev.to_string())?;
         let max = args
             .max_size
             .unwrap_or(domuloader::limits::DEFAULT_MAX_FILE_SIZE);

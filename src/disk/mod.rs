@@ -16,7 +16,11 @@
 //! Every read through a [`Disk`] is charged to its per-run read budget, so crafted metadata
 //! cannot make us read without bound; a disk stacked on others charges theirs too.
 
+pub mod format;
+pub mod qcow2;
 pub mod raw;
+
+pub use format::ImageFormat;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -46,6 +50,20 @@ pub enum DiskError {
     Shrunk { path: PathBuf, offset: u64 },
     #[error("{path}: more than {budget} bytes read from the disk in one run: refusing to read more (crafted metadata?)")]
     ReadBudget { path: PathBuf, budget: u64 },
+    #[error("{path}: {format} image (unsupported; convert with qemu-img)")]
+    Unsupported { path: PathBuf, format: &'static str },
+    #[error("{path}: format {given} was given, but the image is {found}")]
+    FormatMismatch {
+        path: PathBuf,
+        given: &'static str,
+        found: &'static str,
+    },
+    /// The reason is inline (not a `#[source]`): it is the message, printed once.
+    #[error("{path}: qcow2 image: {reason}")]
+    Qcow2 {
+        path: PathBuf,
+        reason: qcow2::Qcow2Error,
+    },
 }
 
 /// Where a disk's bytes come from: a raw file, or a format or volume mapped onto other disks.
@@ -63,6 +81,10 @@ pub trait Backing: Send + Sync {
 
     /// The format's name for messages and `--inspect` (`raw`, `qcow2`, …).
     fn format(&self) -> &'static str;
+
+    /// Passes [`Disk::set_read_budget`] on to the disks this one reads (an image file under
+    /// a format), so their reads are bounded by the same budget.
+    fn set_read_budget(&self, _budget: u64) {}
 }
 
 /// A piece of a host file holding disk bytes verbatim.
@@ -102,11 +124,47 @@ impl std::fmt::Debug for Disk {
 }
 
 impl Disk {
-    /// Opens the image file or block device at `path` read-only, as a raw disk.
+    /// Opens the image file or block device at `path` read-only, as the format it is
+    /// (see [`mod@format`]): raw or qcow2; any other image format is refused by name.
     pub fn open(path: &Path) -> Result<Disk, DiskError> {
+        Disk::open_as(path, None)
+    }
+
+    /// Opens `path` read-only as `format` when the caller states one, else as what it
+    /// looks like. A stated `raw` is not probed (the caller's word over guest bytes); a
+    /// stated `qcow2` must be one; any other format is refused by name.
+    pub fn open_as(path: &Path, format: Option<ImageFormat>) -> Result<Disk, DiskError> {
         let raw = raw::RawFile::open(path)?;
         let size = raw.size();
-        Ok(Disk::from_backing(path.to_owned(), size, Box::new(raw)))
+        let file = Disk::from_backing(path.to_owned(), size, Box::new(raw));
+        let found = match format {
+            Some(ImageFormat::Raw) => return Ok(file),
+            Some(f) if f != ImageFormat::Qcow2 => return Err(f.unsupported(path)),
+            _ => file.probe()?,
+        };
+        match (format, found) {
+            (Some(given), found) if given != found => Err(DiskError::FormatMismatch {
+                path: path.to_owned(),
+                given: given.name(),
+                found: found.name(),
+            }),
+            (_, ImageFormat::Raw) => Ok(file),
+            (_, ImageFormat::Qcow2) => {
+                let q = qcow2::Qcow2::open(file)?;
+                Ok(Disk::from_backing(path.to_owned(), q.size(), Box::new(q)))
+            }
+            (_, other) => Err(other.unsupported(path)),
+        }
+    }
+
+    /// What the disk's bytes look like: its first and last [`format::PROBE_BYTES`].
+    pub fn probe(&self) -> Result<ImageFormat, DiskError> {
+        let n = self.size().min(format::PROBE_BYTES as u64);
+        let mut head = vec![0u8; n as usize];
+        let mut tail = vec![0u8; n as usize];
+        self.read_exact_at(0, &mut head)?;
+        self.read_exact_at(self.size() - n, &mut tail)?;
+        Ok(format::sniff(&head, &tail))
     }
 
     /// A disk of `size` bytes read through `backing`; `name` is what messages call it
@@ -156,6 +214,7 @@ impl Disk {
     /// Sets the most bytes this run may read from the disk through `pread`.
     pub fn set_read_budget(&self, budget: u64) {
         self.inner.budget.store(budget, Ordering::Relaxed);
+        self.inner.backing.set_read_budget(budget);
     }
 
     /// Bytes read so far through `pread`.
@@ -356,7 +415,7 @@ mod tests {
 
     fn temp_disk(bytes: &[u8]) -> (tempfile_path::TempPath, Disk) {
         let p = tempfile_path::TempPath::new(bytes);
-        let d = Disk::open(p.path()).unwrap();
+        let d = Disk::open_as(p.path(), Some(ImageFormat::Raw)).unwrap();
         (p, d)
     }
 

@@ -21,6 +21,7 @@
 //! drives (`,hdc:cdrom,r`) are skipped: there is nothing to read on them.
 
 use super::devname::{DevName, DevNameError};
+use crate::disk::ImageFormat;
 use crate::limits;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -29,8 +30,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DiskFormat {
     Raw,
-    /// `qcow`, `qcow2`, `vhd`, `qed`, `vmdk`, …: parsed so the disk list is accepted, refused
-    /// by [`DiskSpec::require_raw`] when a disk must be read.
+    /// `qcow2` (read), `qcow`, `vhd`, `qed`, `vmdk`, …: parsed so the disk list is accepted,
+    /// refused by [`DiskSpec::require_readable`] when a disk must be read.
     Other(String),
 }
 
@@ -51,7 +52,8 @@ pub struct DiskSpec {
     /// The guest's name for it: a whole disk (`xvda`), or a partition (`xvda1`) when a
     /// bare filesystem is exported as one.
     pub vdev: DevName,
-    pub format: DiskFormat,
+    /// The stated format; `None` when the spec names none (the image is then probed).
+    pub format: Option<DiskFormat>,
     /// The config's access mode; a hint only: we never write.
     pub readonly: bool,
     pub cdrom: bool,
@@ -93,7 +95,7 @@ pub enum DiskSpecError {
     List(String),
     #[error("--disks: {0} is given twice")]
     Duplicate(String),
-    #[error("disk {vdev} ({path}): unsupported disk format {format}; only raw images and block devices can be read")]
+    #[error("{vdev}: {path}: {format} image (unsupported; convert with qemu-img)")]
     Unsupported {
         vdev: String,
         path: String,
@@ -138,15 +140,17 @@ impl DiskSpec {
         Ok(DiskSpec {
             path: physdisk.to_path_buf(),
             vdev,
-            format: DiskFormat::Raw,
+            format: None,
             readonly: false,
             cdrom: false,
             script: None,
         })
     }
 
-    /// Refuses a disk we cannot read: a non-raw format or a script-backed target.
-    pub fn require_raw(&self) -> Result<(), DiskSpecError> {
+    /// Refuses a disk we cannot read (a script-backed target, a format other than raw or
+    /// qcow2) and says how to open the rest: `None` when no format was stated (the image
+    /// is probed), else the stated format, which the image must then be.
+    pub fn require_readable(&self) -> Result<Option<ImageFormat>, DiskSpecError> {
         let vdev = self.vdev.to_string();
         let path = self.path.display().to_string();
         if let Some(script) = &self.script {
@@ -156,12 +160,17 @@ impl DiskSpec {
                 script: script.clone(),
             });
         }
-        match &self.format {
-            DiskFormat::Raw => Ok(()),
-            DiskFormat::Other(f) => Err(DiskSpecError::Unsupported {
+        let name = match &self.format {
+            None => return Ok(None),
+            Some(DiskFormat::Raw) => return Ok(Some(ImageFormat::Raw)),
+            Some(DiskFormat::Other(f)) => f,
+        };
+        match ImageFormat::from_spec_name(name) {
+            Some(f @ (ImageFormat::Raw | ImageFormat::Qcow2)) => Ok(Some(f)),
+            known => Err(DiskSpecError::Unsupported {
                 vdev,
                 path,
-                format: f.clone(),
+                format: known.map_or_else(|| name.clone(), |f| f.name().to_owned()),
             }),
         }
     }
@@ -486,7 +495,7 @@ impl Parsed {
         Ok(DiskSpec {
             path: PathBuf::from(path),
             vdev,
-            format: self.format.unwrap_or(DiskFormat::Raw),
+            format: self.format,
             readonly: self.access.unwrap_or(self.cdrom),
             cdrom: self.cdrom,
             script: self.script,
@@ -596,7 +605,10 @@ mod tests {
         DevName::parse(s).unwrap()
     }
 
-    fn disk(path: &str, vdev: &str, format: DiskFormat, readonly: bool) -> DiskSpec {
+    /// A stated `raw`.
+    const R: Option<DiskFormat> = Some(DiskFormat::Raw);
+
+    fn disk(path: &str, vdev: &str, format: Option<DiskFormat>, readonly: bool) -> DiskSpec {
         DiskSpec {
             path: PathBuf::from(path),
             vdev: dn(vdev),
@@ -607,40 +619,42 @@ mod tests {
         }
     }
 
-    fn other(f: &str) -> DiskFormat {
-        DiskFormat::Other(f.into())
+    fn other(f: &str) -> Option<DiskFormat> {
+        Some(DiskFormat::Other(f.into()))
     }
 
     #[test]
     fn parses_specs() {
-        use DiskFormat::Raw;
         let cases: Vec<(&str, DiskSpec)> = vec![
             // xm forms
             (
                 "phy:/dev/vg/lv,xvda,w",
-                disk("/dev/vg/lv", "xvda", Raw, false),
+                disk("/dev/vg/lv", "xvda", None, false),
             ),
             (
                 "file:/srv/x.img,xvdb,r",
-                disk("/srv/x.img", "xvdb", Raw, true),
+                disk("/srv/x.img", "xvdb", None, true),
             ),
             (
                 "phy:VG_Xen/LV_dom5,hda,w",
-                disk("/dev/VG_Xen/LV_dom5", "hda", Raw, false),
+                disk("/dev/VG_Xen/LV_dom5", "hda", None, false),
             ),
             (
                 "file:/var/lib/xen/test,sda,w",
-                disk("/var/lib/xen/test", "sda", Raw, false),
+                disk("/var/lib/xen/test", "sda", None, false),
             ),
             (
                 "tap:aio:/srv/x.img,xvda,w",
-                disk("/srv/x.img", "xvda", Raw, false),
+                disk("/srv/x.img", "xvda", None, false),
             ),
             (
                 "tap:sync:/srv/x.img,xvda,w",
-                disk("/srv/x.img", "xvda", Raw, false),
+                disk("/srv/x.img", "xvda", None, false),
             ),
-            ("tap2:tapdisk:aio:/x,xvda,w", disk("/x", "xvda", Raw, false)),
+            (
+                "tap2:tapdisk:aio:/x,xvda,w",
+                disk("/x", "xvda", None, false),
+            ),
             (
                 "tap:qcow2:/x.qcow2,xvda,w",
                 disk("/x.qcow2", "xvda", other("qcow2"), false),
@@ -657,65 +671,65 @@ mod tests {
                 "tap:vmdk:/x.vmdk,xvda,w",
                 disk("/x.vmdk", "xvda", other("vmdk"), false),
             ),
-            ("raw:/x,xvda,w", disk("/x", "xvda", Raw, false)),
+            ("raw:/x,xvda,w", disk("/x", "xvda", R, false)),
             ("qcow2:/x,xvda,w", disk("/x", "xvda", other("qcow2"), false)),
             (
                 "phy:/dev/vg/root,xvda1,w",
-                disk("/dev/vg/root", "xvda1", Raw, false),
+                disk("/dev/vg/root", "xvda1", None, false),
             ),
             (
                 "phy:/dev/vg/lv,xvda,w!",
-                disk("/dev/vg/lv", "xvda", Raw, false),
+                disk("/dev/vg/lv", "xvda", None, false),
             ),
             (
                 "phy:/dev/vg/lv, xvda, r",
-                disk("/dev/vg/lv", "xvda", Raw, true),
+                disk("/dev/vg/lv", "xvda", None, true),
             ),
             (
                 "phy:/dev/vg/lv,/dev/xvda,w",
-                disk("/dev/vg/lv", "xvda", Raw, false),
+                disk("/dev/vg/lv", "xvda", None, false),
             ),
             // xl positional
             (
                 "/dev/vg/guest-volume,,hda",
-                disk("/dev/vg/guest-volume", "hda", Raw, false),
+                disk("/dev/vg/guest-volume", "hda", None, false),
             ),
             (
                 "/dev/vg/guest-volume,raw,hda,rw",
-                disk("/dev/vg/guest-volume", "hda", Raw, false),
+                disk("/dev/vg/guest-volume", "hda", R, false),
             ),
             (
                 "/x.img,qcow2,xvda",
                 disk("/x.img", "xvda", other("qcow2"), false),
             ),
-            ("/x.img,xvda,w", disk("/x.img", "xvda", Raw, false)),
-            ("/x.img,xvdb", disk("/x.img", "xvdb", Raw, false)),
-            ("vg/lv,raw,xvda", disk("/dev/vg/lv", "xvda", Raw, false)),
+            ("/x.img,xvda,w", disk("/x.img", "xvda", None, false)),
+            ("/x.img,xvdb", disk("/x.img", "xvdb", None, false)),
+            ("vg/lv,raw,xvda", disk("/dev/vg/lv", "xvda", R, false)),
             // xl key=value
             (
                 "format=raw, vdev=hda, access=rw, target=/dev/vg/guest-volume",
-                disk("/dev/vg/guest-volume", "hda", Raw, false),
+                disk("/dev/vg/guest-volume", "hda", R, false),
             ),
             (
                 "format=raw,vdev=xvdb,access=ro,target=/srv/a,b c.img",
-                disk("/srv/a,b c.img", "xvdb", Raw, true),
+                disk("/srv/a,b c.img", "xvdb", R, true),
             ),
-            ("vdev=xvdb,target=/x,", disk("/x", "xvdb", Raw, false)),
-            ("vdev=xvdb,,target=/x", disk("/x", "xvdb", Raw, false)),
+            ("vdev=xvdb,target=/x,", disk("/x", "xvdb", None, false)),
+            ("vdev=xvdb,,target=/x", disk("/x", "xvdb", None, false)),
             (
                 "backendtype=qdisk,discard,vdev=xvdc,newopt=1,/x.img",
-                disk("/x.img", "xvdc", Raw, false),
+                disk("/x.img", "xvdc", None, false),
             ),
             (
                 "format=vhd,vdev=xvdb,target=/x",
                 disk("/x", "xvdb", other("vhd"), false),
             ),
-            ("/x,raw,xvda,rw,format=raw", disk("/x", "xvda", Raw, false)),
-            ("/x,raw,,rw,vdev=xvdd", disk("/x", "xvdd", Raw, false)),
-            ("/x,raw,xvda,,access=ro", disk("/x", "xvda", Raw, true)),
+            ("/x,raw,xvda,rw,format=raw", disk("/x", "xvda", R, false)),
+            ("/x,raw,,rw,vdev=xvdd", disk("/x", "xvdd", R, false)),
+            ("/x,raw,xvda,,access=ro", disk("/x", "xvda", R, true)),
             (
                 "phy:/srv/a=b.img,xvda,w",
-                disk("/srv/a=b.img", "xvda", Raw, false),
+                disk("/srv/a=b.img", "xvda", None, false),
             ),
         ];
         for (input, want) in cases {
@@ -749,24 +763,41 @@ mod tests {
         let nbd = DiskSpec::parse("script=block-nbd,vdev=xvdc,target=host:1234").unwrap();
         assert_eq!(nbd.script.as_deref(), Some("block-nbd"));
         assert_eq!(
-            nbd.require_raw().unwrap_err().to_string(),
+            nbd.require_readable().unwrap_err().to_string(),
             "disk xvdc (host:1234): reached through script block-nbd, not a path that can be opened"
         );
     }
 
     #[test]
-    fn require_raw() {
+    fn require_readable() {
+        let ok = |spec: &str| DiskSpec::parse(spec).unwrap().require_readable();
+        assert_eq!(ok("phy:/dev/vg/lv,xvda,w"), Ok(None), "not stated: probed");
+        assert_eq!(ok("/x,raw,xvda"), Ok(Some(ImageFormat::Raw)));
+        assert_eq!(ok("tap:qcow2:/x,xvda"), Ok(Some(ImageFormat::Qcow2)));
         assert_eq!(
-            DiskSpec::parse("phy:/dev/vg/lv,xvda,w")
-                .unwrap()
-                .require_raw(),
-            Ok(())
+            ok("format=qcow2,vdev=xvda,target=/x"),
+            Ok(Some(ImageFormat::Qcow2))
         );
-        let q = DiskSpec::parse("tap:qcow2:/srv/x.qcow2,xvdb,w").unwrap();
-        assert_eq!(
-            q.require_raw().unwrap_err().to_string(),
-            "disk xvdb (/srv/x.qcow2): unsupported disk format qcow2; only raw images and block devices can be read"
-        );
+        for (spec, msg) in [
+            (
+                "tap:vmdk:/srv/x.vmdk,xvdb,w",
+                "xvdb: /srv/x.vmdk: VMDK image (unsupported; convert with qemu-img)",
+            ),
+            (
+                "format=vhd,vdev=xvda,target=/x",
+                "xvda: /x: VHD image (unsupported; convert with qemu-img)",
+            ),
+            (
+                "/x,qcow,xvda",
+                "xvda: /x: qcow (version 1) image (unsupported; convert with qemu-img)",
+            ),
+            (
+                "tap:foo:/x,xvda",
+                "xvda: /x: foo image (unsupported; convert with qemu-img)",
+            ),
+        ] {
+            assert_eq!(ok(spec).unwrap_err().to_string(), msg, "{spec}");
+        }
     }
 
     #[test]
@@ -811,8 +842,8 @@ mod tests {
         assert_eq!(
             l,
             vec![
-                disk("/dev/vg/lv", "xvda", DiskFormat::Raw, false),
-                disk("/srv/x.img", "xvdb", DiskFormat::Raw, true),
+                disk("/dev/vg/lv", "xvda", None, false),
+                disk("/srv/x.img", "xvdb", None, true),
             ]
         );
         let suse = parse_disk_list("['phy:VG_Xen/LV_dom5,hda,w', 'file:/var/lib/xen/test,sda,w']")
@@ -829,10 +860,7 @@ mod tests {
         let single = parse_disk_list("format=raw,vdev=xvda,target=/srv/a, b.img").unwrap();
         assert_eq!(single[0].path, PathBuf::from("/srv/a, b.img"));
         let bare = parse_disk_list("phy:/dev/vg/lv,xvda,w").unwrap();
-        assert_eq!(
-            bare,
-            vec![disk("/dev/vg/lv", "xvda", DiskFormat::Raw, false)]
-        );
+        assert_eq!(bare, vec![disk("/dev/vg/lv", "xvda", None, false)]);
         let withq = parse_disk_list("['tap:qcow2:/q,xvdb,w', 'phy:/r,xvda,w']").unwrap();
         assert_eq!(
             withq[0].format,
@@ -884,7 +912,7 @@ mod tests {
             if let Ok(disks) = parse_disk_list(&s) {
                 assert!(!disks.is_empty());
             }
-            let _ = DiskSpec::parse(&s).map(|d| d.require_raw());
+            let _ = DiskSpec::parse(&s).map(|d| d.require_readable());
         }
     }
 
@@ -899,7 +927,7 @@ mod tests {
         assert_eq!(d.vdev, dn("sda"));
         let d = DiskSpec::positional(p, None, None).unwrap();
         assert_eq!(d.vdev, dn("xvda"));
-        assert_eq!(d.format, DiskFormat::Raw);
+        assert_eq!(d.format, None);
         assert_eq!(d.to_string(), "xvda (/srv/guest.img)");
         let d = DiskSpec::positional(p, Some("xvda1"), Some(&dn("xvda1"))).unwrap();
         assert_eq!(d.vdev, dn("xvda1"));

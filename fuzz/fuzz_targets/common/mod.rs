@@ -1,17 +1,23 @@
 //! Shared by the fuzz targets: the input as a disk image, and a bounded filesystem walk.
 #![allow(dead_code)]
 
-use domuloader::disk::Disk;
+use domuloader::disk::{Disk, ImageFormat};
 use domuloader::fs::{FileKind, Filesystem};
 use std::io::Read;
 use std::path::PathBuf;
 
-/// Writes `data` to a per-process file in /dev/shm (memory) and opens it as a disk:
+/// Writes `data` to a per-process file in /dev/shm (memory) and opens it as a raw disk:
 /// `Disk` reads files only, as domuloader does.
 pub fn disk(data: &[u8]) -> Disk {
+    let path = image_file(data);
+    Disk::open_as(&path, Some(ImageFormat::Raw)).expect("open fuzz image")
+}
+
+/// The per-process file holding `data`.
+pub fn image_file(data: &[u8]) -> PathBuf {
     let path = PathBuf::from(format!("/dev/shm/domuloader-fuzz-{}", std::process::id()));
     std::fs::write(&path, data).expect("write fuzz image");
-    Disk::open(&path).expect("open fuzz image")
+    path
 }
 
 /// Visits up to `budget` entries below `/`, stats, reads links and up to 64 KiB of files.
