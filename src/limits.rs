@@ -85,3 +85,37 @@ pub const MAX_JOURNAL_LOG_BYTES: u64 = 1024 * 1024 * 1024;
 /// Logged blocks and revoke records kept for an in-memory journal replay (each costs a map
 /// entry of a few dozen bytes): 2^20 covers a full 1 GiB journal of 1 KiB blocks.
 pub const MAX_JOURNAL_ENTRIES: usize = 1 << 20;
+
+/// Depth of a btrfs tree: the kernel's `BTRFS_MAX_LEVEL` (levels 0..=7). Each step down must
+/// lower the level by one, so a crafted node pointing at itself or an ancestor is refused.
+pub const BTRFS_MAX_LEVEL: u8 = 8;
+
+/// Tree nodes read by one btrfs search. A lookup reads one path (≤ 8 nodes); a listing of a
+/// directory of [`MAX_DIR_ENTRIES`] entries spans some ten thousand leaves. A crafted tree
+/// whose pointers all name the same node is cut off here instead of being walked 2^n times.
+pub const BTRFS_MAX_NODES_PER_SEARCH: u32 = 1 << 16;
+
+/// Chunks in one btrfs chunk map. A 64 TiB filesystem with 1 GiB data chunks has 65 536;
+/// each costs under 100 bytes, so the map stays below a few MiB even when crafted.
+pub const BTRFS_MAX_CHUNKS: usize = 1 << 17;
+
+/// Largest btrfs node we accept: the kernel's `BTRFS_MAX_METADATA_BLOCKSIZE` (64 KiB).
+pub const BTRFS_MAX_NODESIZE: u32 = 64 * 1024;
+
+/// Uncompressed size of one compressed btrfs extent: the kernel's `BTRFS_MAX_UNCOMPRESSED`
+/// (128 KiB), which is also the most it writes compressed. A crafted extent claiming more is
+/// refused before anything is allocated for it.
+pub const BTRFS_MAX_COMPRESSED_EXTENT: u64 = 128 * 1024;
+
+/// File extents gathered from the tree in one step of a btrfs file read, so reading a file
+/// walks its extent items in batches instead of holding all of them.
+pub const BTRFS_EXTENT_BATCH: usize = 64;
+
+/// Extent items examined to decide whether a btrfs file can be copied zero-copy (all plain
+/// extents); a file with more is streamed instead. A 1 GiB file of 128 MiB extents has 8.
+pub const BTRFS_MAX_SEGMENT_SCAN: usize = 1 << 16;
+
+/// Subvolumes of one btrfs filesystem searched for a guest root (`/etc/fstab`) when its
+/// default subvolume has none (Fedora: root in `root`). Real installs have a handful; SUSE's
+/// snapper keeps dozens of snapshots, which are searched last.
+pub const BTRFS_MAX_ROOT_CANDIDATES: usize = 64;
