@@ -68,6 +68,12 @@ fn config_file_on(v: &GuestView, r: PartRef) -> Result<Option<FoundMenu>, BootEr
             _ => config::parse(*kind, &bytes),
         }
         .map_err(parse_err)?;
+        if *kind == ConfigKind::Grub2 {
+            // grub expands `linux` arguments when it runs the entry: variables the config
+            // or grubenv sets become their values, others (SUSE's `${extra_cmdline}`) nothing.
+            let env: Vec<_> = menu.env.iter().chain(&grubenv).cloned().collect();
+            grub2::expand_entry_args(&mut menu, &env).map_err(parse_err)?;
+        }
         if menu.blscfg.is_some() {
             if let Some(mut bls) = bls_menu(v)? {
                 let env: Vec<_> = menu.env.iter().chain(&grubenv).cloned().collect();

@@ -49,6 +49,20 @@ pub fn parse_with_env(bytes: &[u8], grubenv: &[(String, String)]) -> Result<Menu
     Ok(r.finish())
 }
 
+/// Substitutes variables in every entry's kernel arguments from `env` (the config's literal
+/// `set`s, then grubenv): what grub's `linux` command receives. Unset variables expand to
+/// nothing, as in grub. Only substitution: nothing is evaluated.
+pub fn expand_entry_args(menu: &mut Menu, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for e in &mut menu.entries {
+        if e.args.contains('$') {
+            // grub splits the expanded line into words: an empty variable leaves no gap.
+            let expanded = super::expand_vars(&e.args, env)?;
+            e.args = expanded.split_whitespace().collect::<Vec<_>>().join(" ");
+        }
+    }
+    Ok(())
+}
+
 /// grub's environment block (`grubenv`): `name=value` lines after a `#` header, padded with
 /// `#`. Values unescape `\x` to `x` (grub escapes `\` and newlines that way).
 pub fn parse_grubenv(bytes: &[u8]) -> Vec<(String, String)> {

@@ -7,7 +7,9 @@ use super::fstab::{self, covers, Fstab, FstabError};
 use super::mounts::MountTable;
 use super::resolve::{self, resolve_file, ResolveError};
 use super::spec::DeviceSpec;
+use crate::fs::Filesystem;
 use crate::limits::MAX_FSTAB_BYTES;
+use std::rc::Rc;
 
 /// Why the guest's namespace could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +74,42 @@ pub fn single(set: &DiskSet, r: PartRef) -> Result<GuestView, ViewError> {
     })
 }
 
+/// The filesystem `r` as the guest's root: as opened (btrfs: its default subvolume) when
+/// that has `/etc/fstab`, else the first of its subvolumes that has one (Fedora's root
+/// lives in subvolume `root` while the default is the top level), else as opened.
+fn root_view(set: &DiskSet, r: PartRef) -> Result<GuestView, ViewError> {
+    let view = single(set, r)?;
+    if resolve_file(&view.table, b"/etc/fstab").is_ok() {
+        return Ok(view);
+    }
+    let fs = set.filesystem(r)?;
+    for opt in fs.subvolume_options().unwrap_or_default() {
+        let Ok(Some(sub)) = fs.mount_view(std::slice::from_ref(&opt)) else {
+            continue;
+        };
+        let table = MountTable::new(Rc::from(sub), format!("{} ({opt})", set.dev_name(r)));
+        if resolve_file(&table, b"/etc/fstab").is_ok() {
+            return Ok(GuestView {
+                table,
+                root: r,
+                notes: Vec::new(),
+            });
+        }
+    }
+    Ok(view)
+}
+
+/// `fs` as an fstab line with `options` mounts it (btrfs `subvol=`, `subvolid=`).
+fn with_options(
+    fs: Rc<dyn Filesystem>,
+    options: &[String],
+) -> Result<Rc<dyn Filesystem>, crate::fs::FsError> {
+    Ok(match fs.mount_view(options)? {
+        Some(view) => Rc::from(view),
+        None => fs,
+    })
+}
+
 /// The guest's root (`root`, or the one filesystem with `/etc/fstab`) with its fstab mounted.
 pub fn guest(set: &DiskSet, root: Option<&DeviceSpec>) -> Result<GuestView, ViewError> {
     let r = match root {
@@ -80,7 +118,7 @@ pub fn guest(set: &DiskSet, root: Option<&DeviceSpec>) -> Result<GuestView, View
             .ok_or_else(|| ViewError::RootNotFound(spec.to_string()))?,
         None => find_root(set)?,
     };
-    let mut view = single(set, r)?;
+    let mut view = root_view(set, r)?;
     if let Some(fstab) = read_fstab(set, &view)? {
         mount_all(set, &mut view, &fstab);
     }
@@ -94,7 +132,7 @@ fn find_root(set: &DiskSet) -> Result<PartRef, ViewError> {
     let with_fstab: Vec<PartRef> = all
         .iter()
         .filter_map(|(r, _)| {
-            let v = single(set, *r).ok()?;
+            let v = root_view(set, *r).ok()?;
             resolve_file(&v.table, b"/etc/fstab").ok().map(|_| *r)
         })
         .collect();
@@ -132,7 +170,7 @@ fn find_root(set: &DiskSet) -> Result<PartRef, ViewError> {
 }
 
 fn names_itself_as_root(set: &DiskSet, r: PartRef) -> bool {
-    let Ok(view) = single(set, r) else {
+    let Ok(view) = root_view(set, r) else {
         return false;
     };
     let Ok(Some(fstab)) = read_fstab(set, &view) else {
@@ -197,10 +235,14 @@ fn mount_all(set: &DiskSet, view: &mut GuestView, fstab: &Fstab) {
                 continue;
             }
         };
-        let fs = match set.filesystem(r) {
+        let fs = match set
+            .filesystem(r)
+            .map_err(|e| e.to_string())
+            .and_then(|fs| with_options(fs, &e.options).map_err(|e| e.to_string()))
+        {
             Ok(fs) => fs,
             Err(err) => {
-                view.notes.push(note(err.to_string()));
+                view.notes.push(note(err));
                 continue;
             }
         };
