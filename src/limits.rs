@@ -90,10 +90,16 @@ pub const MAX_JOURNAL_ENTRIES: usize = 1 << 20;
 /// lower the level by one, so a crafted node pointing at itself or an ancestor is refused.
 pub const BTRFS_MAX_LEVEL: u8 = 8;
 
-/// Tree nodes read by one btrfs search. A lookup reads one path (≤ 8 nodes); a listing of a
-/// directory of [`MAX_DIR_ENTRIES`] entries spans some ten thousand leaves. A crafted tree
-/// whose pointers all name the same node is cut off here instead of being walked 2^n times.
-pub const BTRFS_MAX_NODES_PER_SEARCH: u32 = 1 << 16;
+/// Tree nodes visited by one btrfs search. A lookup visits one path (≤ 8 nodes); 4096 leaves
+/// of a directory hold some 400 000 entries, far more than any directory a boot lists. A
+/// crafted tree whose pointers all name the same node (490² paths per two levels) is cut
+/// off here instead of being walked.
+pub const BTRFS_MAX_NODES_PER_SEARCH: u32 = 4096;
+
+/// btrfs tree nodes kept in memory (at most 64 KiB each): the root-to-leaf paths every
+/// lookup walks are read and checksummed once, and a crafted tree that names one node many
+/// times costs no rereads.
+pub const BTRFS_NODE_CACHE: usize = 16;
 
 /// Chunks in one btrfs chunk map. A 64 TiB filesystem with 1 GiB data chunks has 65 536;
 /// each costs under 100 bytes, so the map stays below a few MiB even when crafted.

@@ -34,6 +34,8 @@ use crate::disk::Slice;
 use crate::limits::{MAX_DIR_ENTRIES, MAX_PATH};
 use chunk::{ChunkMap, CHUNK_ITEM_KEY};
 use items::{DirEntry, InodeItem};
+use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::io::Read;
 use std::ops::ControlFlow;
 use std::rc::Rc;
@@ -77,6 +79,8 @@ pub struct Volume {
     slice: Slice,
     sb: Superblock,
     chunks: ChunkMap,
+    /// Recently read tree nodes: (address, level, bytes).
+    cache: RefCell<VecDeque<(u64, u8, Rc<[u8]>)>>,
 }
 
 /// A subvolume: its tree and root directory.
@@ -110,6 +114,7 @@ impl BtrfsFs {
             slice,
             sb,
             chunks: ChunkMap::default(),
+            cache: RefCell::default(),
         };
         std::mem::swap(&mut vol.chunks, &mut chunks);
         let chunk_root = Root {

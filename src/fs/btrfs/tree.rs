@@ -1,12 +1,14 @@
 //! B-tree nodes and bounded range searches. A node is read whole, its checksum, fsid,
 //! address and level checked; a search visits only subtrees that can hold keys in its range,
 //! each child one level below its parent (so no cycle), and at most
-//! [`BTRFS_MAX_NODES_PER_SEARCH`] nodes.
+//! [`BTRFS_MAX_NODES_PER_SEARCH`] nodes. The last [`BTRFS_NODE_CACHE`] nodes are kept, so
+//! the path from a root, walked by every lookup, is read and checksummed once.
 
 use super::{corrupt, csum, le32, le64, Key, Volume};
 use crate::fs::FsError;
-use crate::limits::{BTRFS_MAX_LEVEL, BTRFS_MAX_NODES_PER_SEARCH};
+use crate::limits::{BTRFS_MAX_LEVEL, BTRFS_MAX_NODES_PER_SEARCH, BTRFS_NODE_CACHE};
 use std::ops::ControlFlow;
+use std::rc::Rc;
 
 const HEADER: usize = 101;
 const ITEM: usize = 25;
@@ -20,8 +22,28 @@ pub struct Root {
 }
 
 impl Volume {
+    /// The node at `bytenr`, checked, from the cache or the disk.
+    fn node(&self, bytenr: u64, level: u8) -> Result<Rc<[u8]>, FsError> {
+        let hit = self
+            .cache
+            .borrow()
+            .iter()
+            .find(|(b, l, _)| *b == bytenr && *l == level)
+            .map(|(_, _, n)| n.clone());
+        if let Some(n) = hit {
+            return Ok(n);
+        }
+        let node: Rc<[u8]> = self.read_node(bytenr, level)?.into();
+        let mut cache = self.cache.borrow_mut();
+        if cache.len() >= BTRFS_NODE_CACHE {
+            cache.pop_front();
+        }
+        cache.push_back((bytenr, level, node.clone()));
+        Ok(node)
+    }
+
     /// Reads and checks the node at `bytenr`, which must be at `level`.
-    fn node(&self, bytenr: u64, level: u8) -> Result<Vec<u8>, FsError> {
+    fn read_node(&self, bytenr: u64, level: u8) -> Result<Vec<u8>, FsError> {
         let size = self.sb.nodesize as usize;
         let mut buf = vec![0u8; size];
         let mut done = 0usize;
