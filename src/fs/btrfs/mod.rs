@@ -79,9 +79,12 @@ pub struct Volume {
     slice: Slice,
     sb: Superblock,
     chunks: ChunkMap,
-    /// Recently read tree nodes: (address, level, bytes).
-    cache: RefCell<VecDeque<(u64, u8, Rc<[u8]>)>>,
+    /// Recently read tree nodes.
+    cache: RefCell<VecDeque<CachedNode>>,
 }
+
+/// A tree node kept in memory: (address, level, bytes).
+type CachedNode = (u64, u8, Rc<[u8]>);
 
 /// A subvolume: its tree and root directory.
 #[derive(Clone, Copy, Debug)]
