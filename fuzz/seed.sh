@@ -26,6 +26,14 @@ MAX=$((512*1024)) seed ext "$CORPUS"/e2fsprogs/*.gz "$CORPUS"/e2fsprogs/*.bz2 "$
 seed fat "$CORPUS"/fat/* "$CORPUS"/blkid/images-fs/fat*.xz "$FIX"/fat-1*.img.gz "$FIX"/fat-dirty.img.gz "$FIX"/hostile/fat-*.img.gz
 MAX=$((4*1024*1024)) seed image "$FIX"/guest-*.img.gz "$FIX"/part-*.img.gz "$CORPUS"/partition/dfvfs_mbr-extended.raw.gz
 seed config "$CORPUS"/bootcfg/pygrub_* "$CORPUS"/bootcfg/u-root/*
+# btrfs: packed sparse images (fuzz/pack-btrfs.py), metadata first within the 1 MiB cut.
+mkdir -p corpus/btrfs
+for f in "$FIX"/btrfs-*.img.gz "$FIX"/hostile/btrfs-*.img.gz "$CORPUS"/blkid/images-fs/btrfs.img.xz; do
+  [ -f "$f" ] || continue
+  unpack "$f" > corpus/btrfs/.tmp 2>/dev/null || continue
+  python3 pack-btrfs.py corpus/btrfs/.tmp "corpus/btrfs/$(basename "$f" | tr -c 'A-Za-z0-9._-' _)" "$MAX"
+done
+rm -f corpus/btrfs/.tmp
 mkdir -p corpus/fstab corpus/specs
 printf '# <file system> <mount point> <type> <options> <dump> <pass>\nUUID=0d0e-1 / ext4 errors=remount-ro 0 1\nLABEL=my\\040boot /boot ext2 defaults 0 2\n/dev/xvda3 none swap sw 0 0\nproc /proc proc defaults 0 0\n' > corpus/fstab/debian
 printf '/dev/sda1\t/boot\text2\tnoauto,x-systemd.automount\t0 2\nPARTUUID=6e57ab1e-01 /var ext4 bind 0 0\n' > corpus/fstab/misc
