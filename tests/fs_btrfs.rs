@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::rc::Rc;
 
-const FIXTURES: [&str; 3] = ["suse", "fedora", "compress"];
+const FIXTURES: [&str; 5] = ["suse", "fedora", "compress", "csum-xxhash", "csum-sha256"];
 
 fn btrfs_of(name: &str) -> (DiskSet, Rc<dyn Filesystem>) {
     let img = common::fixture(&format!("btrfs-{name}.img"));
@@ -104,7 +104,7 @@ fn every_file_equals_the_kernels_view() {
                 .collect();
             assert_eq!(got, want, "{name}: listing of {dir}");
         }
-        assert!(counts[0] >= 3 && counts[2] > 3, "{name}: {counts:?}");
+        assert!(counts[0] >= 2 && counts[2] >= 2, "{name}: {counts:?}");
     }
 }
 
@@ -189,4 +189,15 @@ fn plain_files_map_to_the_disk_and_compressed_ones_stream() {
         }
     }
     assert_eq!(got, read_all(fs.as_ref(), b"/plain/vmlinuz"));
+}
+
+#[test]
+fn blake2b_checksums_are_refused_by_name() {
+    let img = common::fixture("btrfs-csum-blake2.img");
+    let disk = domuloader::disk::Disk::open(&img).unwrap();
+    let err = domuloader::fs::open(disk.whole())
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(err, "unsupported btrfs feature blake2b checksums");
 }

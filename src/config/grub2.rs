@@ -737,6 +737,23 @@ fn first_entry(nodes: &[Node]) -> Option<usize> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn entry_args_expand_like_grubs_linux_command() {
+        let cfg = b"set btrfs_relative_path=\"y\"\nset vt_handoff=vt.handoff=7\n\
+menuentry 'SLES' {\n  linux /boot/vmlinuz root=UUID=x ${extra_cmdline} quiet $vt_handoff '$kept'\n}\n";
+        let mut menu = parse(cfg).unwrap();
+        assert!(
+            menu.entries[0].args.contains("${extra_cmdline}"),
+            "parsed verbatim"
+        );
+        let env: Vec<_> = menu.env.clone();
+        expand_entry_args(&mut menu, &env).unwrap();
+        assert_eq!(
+            menu.entries[0].args,
+            "root=UUID=x quiet vt.handoff=7 '$kept'"
+        );
+    }
+
     fn titles(m: &Menu) -> Vec<&str> {
         m.entries.iter().map(|e| e.title.as_str()).collect()
     }

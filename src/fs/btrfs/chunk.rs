@@ -150,3 +150,86 @@ impl ChunkMap {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A chunk item of `len` bytes with stripes on (devid, physical) pairs.
+    fn item(len: u64, ty: u64, stripes: &[(u64, u64)]) -> Vec<u8> {
+        let mut d = vec![0u8; CHUNK_ITEM_HEAD + STRIPE_SIZE * stripes.len()];
+        d[0..8].copy_from_slice(&len.to_le_bytes());
+        d[24..32].copy_from_slice(&ty.to_le_bytes());
+        d[44..46].copy_from_slice(&(stripes.len() as u16).to_le_bytes());
+        for (i, (dev, phys)) in stripes.iter().enumerate() {
+            let o = CHUNK_ITEM_HEAD + i * STRIPE_SIZE;
+            d[o..o + 8].copy_from_slice(&dev.to_le_bytes());
+            d[o + 8..o + 16].copy_from_slice(&phys.to_le_bytes());
+        }
+        d
+    }
+
+    fn key(logical: u64) -> Key {
+        Key::new(256, CHUNK_ITEM_KEY, logical)
+    }
+
+    #[test]
+    fn mirrors_map_through_the_copy_on_this_device() {
+        let mut m = ChunkMap::default();
+        // RAID1 across devices 2 and 1; DUP on device 1.
+        m.add(key(1 << 20), &item(1 << 20, 16, &[(2, 0), (1, 5 << 20)]), 1)
+            .unwrap();
+        m.add(
+            key(4 << 20),
+            &item(1 << 20, 32, &[(1, 8 << 20), (1, 9 << 20)]),
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            m.map((1 << 20) + 10).unwrap(),
+            ((5 << 20) + 10, (1 << 20) - 10)
+        );
+        assert_eq!(m.map(4 << 20).unwrap(), (8 << 20, 1 << 20));
+        assert!(m.map(3 << 20).is_err());
+        assert!(m.map(u64::MAX).is_err());
+    }
+
+    #[test]
+    fn other_devices_and_striping_are_named() {
+        let mut m = ChunkMap::default();
+        m.add(key(1 << 20), &item(1 << 20, 1, &[(2, 0)]), 1)
+            .unwrap();
+        m.add(key(4 << 20), &item(1 << 20, 8, &[(1, 0), (1, 1 << 20)]), 1)
+            .unwrap();
+        let e = m.map(1 << 20).unwrap_err().to_string();
+        assert!(
+            e.contains("multi-device btrfs") && e.contains("device 2"),
+            "{e}"
+        );
+        let e = m.map(4 << 20).unwrap_err().to_string();
+        assert!(e.contains("RAID0"), "{e}");
+    }
+
+    #[test]
+    fn overlaps_and_malformed_items_are_refused() {
+        let mut m = ChunkMap::default();
+        m.add(key(1 << 20), &item(1 << 20, 1, &[(1, 0)]), 1)
+            .unwrap();
+        // The identical chunk again (the chunk tree repeats the sys_chunk_array): ignored.
+        m.add(key(1 << 20), &item(1 << 20, 1, &[(1, 0)]), 1)
+            .unwrap();
+        assert!(m
+            .add(key(1 << 20), &item(2 << 20, 1, &[(1, 0)]), 1)
+            .is_err());
+        assert!(m
+            .add(key(3 << 19), &item(1 << 20, 1, &[(1, 0)]), 1)
+            .is_err());
+        assert!(m
+            .add(key(u64::MAX - 5), &item(10, 1, &[(1, 0)]), 1)
+            .is_err());
+        assert!(m.add(key(8 << 20), &item(1, 1, &[]), 1).is_err());
+        assert!(m.add(key(8 << 20), &[0u8; 10], 1).is_err());
+        assert!(ChunkMap::from_sys_array(&[1, 2, 3], 1).is_err());
+        assert!(ChunkMap::from_sys_array(&[], 1).is_err());
+    }
+}

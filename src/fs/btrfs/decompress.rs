@@ -113,3 +113,30 @@ fn rd32(b: &[u8], off: usize) -> Option<u32> {
         .ok()
         .map(u32::from_le_bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garbage_and_truncation_are_errors_not_panics() {
+        let mut out = vec![0u8; 4096];
+        for kind in [Compression::Zlib, Compression::Zstd, Compression::Lzo] {
+            for src in [&[][..], &[0xff; 7][..], &[4, 0, 0, 0, 200, 0, 0, 0][..]] {
+                let _ = decompress(kind, src, &mut out, 4096);
+            }
+        }
+        // lzo: a total length beyond the extent, a segment beyond the total.
+        assert!(lzo(&[100, 0, 0, 0], &mut out, 4096).is_err());
+        assert!(lzo(&[12, 0, 0, 0, 200, 0, 0, 0, 1, 2, 3, 4], &mut out, 4096).is_err());
+    }
+
+    #[test]
+    fn zlib_output_is_cut_at_the_buffer() {
+        // 64 KiB of zeros compressed; a 100-byte buffer takes the first 100.
+        let src = miniz_oxide::deflate::compress_to_vec_zlib(&[7u8; 65536], 6);
+        let mut out = vec![0u8; 100];
+        decompress(Compression::Zlib, &src, &mut out, 4096).unwrap();
+        assert_eq!(out, vec![7u8; 100]);
+    }
+}
