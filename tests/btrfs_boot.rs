@@ -174,6 +174,31 @@ fn fedora_path_entry_resolves_through_the_btrfs_fstab_into_ext4_boot() {
 }
 
 #[test]
+fn ubuntu_menu_paths_are_read_from_the_top_level() {
+    // No btrfs_relative_path: grub reads `/@/boot/vmlinuz-…` from the top-level subvolume;
+    // the config itself is found in subvolume `@`, the root (fstab `subvol=@`) likewise.
+    let img = common::fixture("btrfs-ubuntu.img");
+    let k = manifest_sha("ubuntu", "/@/boot/vmlinuz-6.8.0-31-generic");
+    let i = manifest_sha("ubuntu", "/@/boot/initrd.img-6.8.0-31-generic");
+    let m = boot(&img, &[]);
+    assert_eq!(
+        (m.kernel.as_str(), m.ramdisk.as_str()),
+        (k.as_str(), i.as_str())
+    );
+    assert_eq!(
+        m.args,
+        "root=UUID=0b0b0b0b-5555-4666-8777-0b0b0b0b0001 ro rootflags=subvol=@ quiet splash"
+    );
+    let p = boot(&img, &["--entry=/vmlinuz,/initrd.img"]);
+    assert_eq!(
+        (p.kernel.as_str(), p.ramdisk.as_str()),
+        (k.as_str(), i.as_str())
+    );
+    let h = boot(&img, &["--entry=/home/user/notes.txt"]);
+    assert_eq!(h.kernel, manifest_sha("ubuntu", "/@home/user/notes.txt"));
+}
+
+#[test]
 fn compressed_kernels_stream_byte_equal() {
     let img = common::fixture("btrfs-compress.img");
     for c in ["zstd", "lzo", "zlib"] {
@@ -193,7 +218,14 @@ fn compressed_kernels_stream_byte_equal() {
 
 #[test]
 fn inspect_names_btrfs_like_blkid() {
-    for name in ["suse", "fedora", "compress"] {
+    for name in [
+        "suse",
+        "fedora",
+        "ubuntu",
+        "compress",
+        "csum-xxhash",
+        "csum-sha256",
+    ] {
         let img = common::fixture(&format!("btrfs-{name}.img"));
         let out = common::run_str(&["--inspect", img.to_str().unwrap()]);
         assert!(out.status.success());

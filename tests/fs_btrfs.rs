@@ -14,7 +14,14 @@ use std::collections::BTreeSet;
 use std::io::Read;
 use std::rc::Rc;
 
-const FIXTURES: [&str; 5] = ["suse", "fedora", "compress", "csum-xxhash", "csum-sha256"];
+const FIXTURES: [&str; 6] = [
+    "suse",
+    "fedora",
+    "ubuntu",
+    "compress",
+    "csum-xxhash",
+    "csum-sha256",
+];
 
 fn btrfs_of(name: &str) -> (DiskSet, Rc<dyn Filesystem>) {
     let img = common::fixture(&format!("btrfs-{name}.img"));

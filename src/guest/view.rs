@@ -36,6 +36,12 @@ pub enum ViewError {
     },
     #[error("{dev}: /etc/fstab is larger than {MAX_FSTAB_BYTES} bytes")]
     FstabTooLarge { dev: String },
+    #[error("{dev} mounted with {options}: {detail}")]
+    MountOptions {
+        dev: String,
+        options: String,
+        detail: String,
+    },
 }
 
 /// A note on a mount that could not be made, with the mount point it concerns.
@@ -67,6 +73,21 @@ impl GuestView {
 /// One filesystem alone on `/` (a `DEV:` entry): no fstab is read.
 pub fn single(set: &DiskSet, r: PartRef) -> Result<GuestView, ViewError> {
     let fs = set.filesystem(r)?;
+    Ok(GuestView {
+        table: MountTable::new(fs, set.dev_name(r)),
+        root: r,
+        notes: Vec::new(),
+    })
+}
+
+/// One filesystem alone on `/`, as mounted with `options` (btrfs `subvolid=N`): where a
+/// boot menu on a subvolume is read.
+pub fn single_with(set: &DiskSet, r: PartRef, options: &[String]) -> Result<GuestView, ViewError> {
+    let fs = with_options(set.filesystem(r)?, options).map_err(|e| ViewError::MountOptions {
+        dev: set.dev_name(r),
+        options: options.join(","),
+        detail: e.to_string(),
+    })?;
     Ok(GuestView {
         table: MountTable::new(fs, set.dev_name(r)),
         root: r,
