@@ -81,15 +81,19 @@ pub fn single(set: &DiskSet, r: PartRef) -> Result<GuestView, ViewError> {
 }
 
 /// One filesystem alone on `/`, as mounted with `options` (btrfs `subvolid=N`): where a
-/// boot menu on a subvolume is read.
+/// boot menu or root on a subvolume is read.
 pub fn single_with(set: &DiskSet, r: PartRef, options: &[String]) -> Result<GuestView, ViewError> {
     let fs = with_options(set.filesystem(r)?, options).map_err(|e| ViewError::MountOptions {
         dev: set.dev_name(r),
         options: options.join(","),
         detail: e.to_string(),
     })?;
+    let source = match options {
+        [] => set.dev_name(r),
+        _ => format!("{} ({})", set.dev_name(r), options.join(",")),
+    };
     Ok(GuestView {
-        table: MountTable::new(fs, set.dev_name(r)),
+        table: MountTable::new(fs, source),
         root: r,
         notes: Vec::new(),
     })
@@ -103,18 +107,12 @@ fn root_view(set: &DiskSet, r: PartRef) -> Result<GuestView, ViewError> {
     if resolve_file(&view.table, b"/etc/fstab").is_ok() {
         return Ok(view);
     }
-    let fs = set.filesystem(r)?;
-    for opt in fs.subvolume_options().unwrap_or_default() {
-        let Ok(Some(sub)) = fs.mount_view(std::slice::from_ref(&opt)) else {
-            continue;
-        };
-        let table = MountTable::new(Rc::from(sub), format!("{} ({opt})", set.dev_name(r)));
-        if resolve_file(&table, b"/etc/fstab").is_ok() {
-            return Ok(GuestView {
-                table,
-                root: r,
-                notes: Vec::new(),
-            });
+    let options = set.filesystem(r)?.subvolume_options().unwrap_or_default();
+    for opt in options {
+        if let Ok(sub) = single_with(set, r, std::slice::from_ref(&opt)) {
+            if resolve_file(&sub.table, b"/etc/fstab").is_ok() {
+                return Ok(sub);
+            }
         }
     }
     Ok(view)
