@@ -11,7 +11,12 @@ for f in ../fixtures/hostile/*.gz ../fixtures/*.img.gz ../fixtures/*.iso.gz ../f
   # (gzip is cut short by head on large images: that SIGPIPE is expected)
   { gzip -dc "$f" 2>/dev/null || true; } | head -c $((4*1024*1024)) > "$inputs/$(basename "$f" .gz)"
 done
-for t in partition ext fat image fstab specs config iso9660 lvm xfs qcow2; do
+# btrfs reads packed images (fuzz/pack-btrfs.py); replay the packed btrfs fixtures too.
+for f in ../fixtures/btrfs-*.img.gz ../fixtures/hostile/btrfs-*.img.gz; do
+  gzip -dc "$f" > "$inputs/.img" && python3 pack-btrfs.py "$inputs/.img" "$inputs/packed-$(basename "$f" .gz)"
+done
+rm -f "$inputs/.img"
+for t in partition ext fat image fstab specs config iso9660 lvm xfs qcow2 btrfs; do
   "$target/debug/$t" -runs=0 -rss_limit_mb=256 -malloc_limit_mb=256 -timeout=10 "$inputs" 2>&1 \
     | grep -aE "^Done|ERROR" || { echo "fuzz replay: $t failed" >&2; exit 1; }
 done

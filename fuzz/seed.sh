@@ -29,6 +29,14 @@ seed iso9660 "$CORPUS"/blkid/images-fs/iso*.xz "$FIX"/iso-*.iso.gz "$FIX"/hostil
 MAX=$((1024*1024)) seed xfs "$FIX"/xfs-*.img.gz "$FIX"/hostile/xfs-*.img.gz "$CORPUS"/blkid/images-fs/xfs.img.xz
 seed config "$CORPUS"/bootcfg/pygrub_* "$CORPUS"/bootcfg/u-root/*
 seed qcow2 "$FIX"/qcow2-*.qcow2.gz "$FIX"/fmt-*.gz "$FIX"/hostile/qcow2-*.gz
+# btrfs: packed sparse images (fuzz/pack-btrfs.py), metadata first within the 1 MiB cut.
+mkdir -p corpus/btrfs
+for f in "$FIX"/btrfs-*.img.gz "$FIX"/hostile/btrfs-*.img.gz "$CORPUS"/blkid/images-fs/btrfs.img.xz; do
+  [ -f "$f" ] || continue
+  unpack "$f" > corpus/btrfs/.tmp 2>/dev/null || continue
+  python3 pack-btrfs.py corpus/btrfs/.tmp "corpus/btrfs/$(basename "$f" | tr -c 'A-Za-z0-9._-' _)" "$MAX"
+done
+rm -f corpus/btrfs/.tmp
 mkdir -p corpus/fstab corpus/specs
 printf '# <file system> <mount point> <type> <options> <dump> <pass>\nUUID=0d0e-1 / ext4 errors=remount-ro 0 1\nLABEL=my\\040boot /boot ext2 defaults 0 2\n/dev/xvda3 none swap sw 0 0\nproc /proc proc defaults 0 0\n' > corpus/fstab/debian
 printf '/dev/sda1\t/boot\text2\tnoauto,x-systemd.automount\t0 2\nPARTUUID=6e57ab1e-01 /var ext4 bind 0 0\n' > corpus/fstab/misc

@@ -199,3 +199,42 @@ pub const QCOW2_MAX_NAME_BYTES: usize = 1023;
 /// `cp` + `zstd -d` on a dom0 with two vCPUs. Bounded: at most a cache's worth of clusters
 /// (`QCOW2_INFLATED_CACHE_BYTES`) is inflated ahead.
 pub const QCOW2_INFLATE_THREADS: usize = 2;
+/// Depth of a btrfs tree: the kernel's `BTRFS_MAX_LEVEL` (levels 0..=7). Each step down must
+/// lower the level by one, so a crafted node pointing at itself or an ancestor is refused.
+pub const BTRFS_MAX_LEVEL: u8 = 8;
+
+/// Tree nodes visited by one btrfs search. A lookup visits one path (≤ 8 nodes); 4096 leaves
+/// of a directory hold some 400 000 entries, far more than any directory a boot lists. A
+/// crafted tree whose pointers all name the same node (490² paths per two levels) is cut
+/// off here instead of being walked.
+pub const BTRFS_MAX_NODES_PER_SEARCH: u32 = 4096;
+
+/// btrfs tree nodes kept in memory (at most 64 KiB each): the root-to-leaf paths every
+/// lookup walks are read and checksummed once, and a crafted tree that names one node many
+/// times costs no rereads.
+pub const BTRFS_NODE_CACHE: usize = 16;
+
+/// Chunks in one btrfs chunk map. A 64 TiB filesystem with 1 GiB data chunks has 65 536;
+/// each costs under 100 bytes, so the map stays below a few MiB even when crafted.
+pub const BTRFS_MAX_CHUNKS: usize = 1 << 17;
+
+/// Largest btrfs node we accept: the kernel's `BTRFS_MAX_METADATA_BLOCKSIZE` (64 KiB).
+pub const BTRFS_MAX_NODESIZE: u32 = 64 * 1024;
+
+/// Uncompressed size of one compressed btrfs extent: the kernel's `BTRFS_MAX_UNCOMPRESSED`
+/// (128 KiB), which is also the most it writes compressed. A crafted extent claiming more is
+/// refused before anything is allocated for it.
+pub const BTRFS_MAX_COMPRESSED_EXTENT: u64 = 128 * 1024;
+
+/// File extents gathered from the tree in one step of a btrfs file read, so reading a file
+/// walks its extent items in batches instead of holding all of them.
+pub const BTRFS_EXTENT_BATCH: usize = 64;
+
+/// Extent items examined to decide whether a btrfs file can be copied zero-copy (all plain
+/// extents); a file with more is streamed instead. A 1 GiB file of 128 MiB extents has 8.
+pub const BTRFS_MAX_SEGMENT_SCAN: usize = 1 << 16;
+
+/// Subvolumes of one btrfs filesystem searched for a guest root (`/etc/fstab`) when its
+/// default subvolume has none (Fedora: root in `root`). Real installs have a handful; SUSE's
+/// snapper keeps dozens of snapshots, which are searched last.
+pub const BTRFS_MAX_ROOT_CANDIDATES: usize = 64;

@@ -126,7 +126,7 @@ fn blkid_oracle() {
     for row in rows(&corpus) {
         let is_ext = matches!(row.ty.as_str(), "ext2" | "ext3" | "ext4");
         // End-of-device RAID signatures need the real size; the rest only the start.
-        let full = is_ext || row.ty.ends_with("raid_member") || row.ty == "xfs";
+        let full = is_ext || row.ty.ends_with("raid_member") || row.ty == "xfs" || row.ty == "btrfs";
         let img = unpack(
             &corpus.join("blkid").join(&row.file),
             if full { u64::MAX } else { PREFIX },
@@ -156,6 +156,18 @@ fn blkid_oracle() {
                 named += 1;
             }
             "vfat" => assert_eq!(found, Detected::Fat, "{what}"),
+            // btrfs identity through the reader (issue 11).
+            "btrfs" => {
+                assert_eq!(found, Detected::Btrfs, "{what}");
+                let f = fs::open(slice).unwrap_or_else(|e| panic!("{what}: {e}"));
+                let info = f.info();
+                assert_eq!(
+                    (info.uuid.as_str(), info.label.as_str()),
+                    (row.uuid.as_str(), row.label.as_str()),
+                    "{what}"
+                );
+                named += 1;
+            }
             // Identity and contents: tests/fs_blkid_oracle_iso.rs.
             "iso9660" => {
                 assert_eq!(found, Detected::Iso9660, "{what}");

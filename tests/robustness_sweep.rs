@@ -167,8 +167,19 @@ fn whole_corpus_never_panics_hangs_or_leaks_files() {
     let Some(corpus) = common::corpus() else {
         return;
     };
-    let imgs = images(&corpus);
+    let mut imgs = images(&corpus);
     assert!(imgs.len() > 200, "corpus looks incomplete: {}", imgs.len());
+    // The corpus has one small btrfs image; sweep the btrfs fixtures too (issue 11).
+    for dir in ["fixtures", "fixtures/hostile"] {
+        for e in std::fs::read_dir(common::repo().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("btrfs-"))
+            {
+                imgs.push(p);
+            }
+        }
+    }
     let (mut problems, mut runs, mut slowest, mut biggest) = (Vec::new(), 0, Duration::ZERO, 0);
     for src in &imgs {
         let img = common::unpacked(src);

@@ -18,6 +18,8 @@ pub struct FoundMenu {
     pub config_path: Vec<u8>,
     /// The filesystem holding it.
     pub part: PartRef,
+    /// Mount options of the view it was found in (btrfs `subvolid=N`); empty: as opened.
+    pub view_options: Vec<String>,
 }
 
 /// The first boot menu on the disk set: pygrub's configuration files (in its order) on
@@ -32,6 +34,19 @@ pub fn find_menu(set: &DiskSet) -> Result<Option<FoundMenu>, BootError> {
             return Ok(Some(found));
         }
     }
+    // A config in another btrfs subvolume (Ubuntu's `@`, with the top level as default).
+    for (r, fs) in set.filesystems() {
+        for opt in fs.subvolume_options().unwrap_or_default() {
+            let options = vec![opt];
+            let Ok(v) = view::single_with(set, r, &options) else {
+                continue;
+            };
+            if let Ok(Some(mut found)) = config_file_on(&v, r) {
+                found.view_options = options;
+                return Ok(Some(found));
+            }
+        }
+    }
     for (r, _) in set.filesystems() {
         let v = view::single(set, r)?;
         if let Some(menu) = bls_menu(&v)? {
@@ -39,6 +54,7 @@ pub fn find_menu(set: &DiskSet) -> Result<Option<FoundMenu>, BootError> {
                 menu,
                 config_path: b"/loader/entries/".to_vec(),
                 part: r,
+                view_options: Vec::new(),
             }));
         }
     }
@@ -71,6 +87,12 @@ fn config_file_on(v: &GuestView, r: PartRef) -> Result<Option<FoundMenu>, BootEr
             _ => config::parse(*kind, &bytes),
         }
         .map_err(parse_err)?;
+        if *kind == ConfigKind::Grub2 {
+            // grub expands `linux` arguments when it runs the entry: variables the config
+            // or grubenv sets become their values, others (SUSE's `${extra_cmdline}`) nothing.
+            let env: Vec<_> = menu.env.iter().chain(&grubenv).cloned().collect();
+            grub2::expand_entry_args(&mut menu, &env).map_err(parse_err)?;
+        }
         if menu.blscfg.is_some() {
             if let Some(mut bls) = bls_menu(v)? {
                 let env: Vec<_> = menu.env.iter().chain(&grubenv).cloned().collect();
@@ -86,6 +108,7 @@ fn config_file_on(v: &GuestView, r: PartRef) -> Result<Option<FoundMenu>, BootEr
             menu,
             config_path: path.to_vec(),
             part: r,
+            view_options: Vec::new(),
         }));
     }
     Ok(None)
@@ -182,7 +205,11 @@ pub fn select_entry(
     let initrds: Vec<Vec<u8>> = entry.initrd.iter().map(|p| on(p)).collect();
     let mut last_err = None;
     for part in candidate_parts(set, found, menu.kind, entry.device_hint.as_deref()) {
-        let v = view::single(set, part)?;
+        let v = if part == found.part {
+            view::single_with(set, part, &paths_view(found))?
+        } else {
+            view::single(set, part)?
+        };
         match files(&v, &kernel_path, &initrds) {
             Ok((kernel, initrd)) => {
                 return Ok(Selection {
@@ -202,6 +229,23 @@ pub fn select_entry(
 }
 
 /// The config's own filesystem first (pygrub), then the one its device hint names.
+/// Where a menu's paths are read on the filesystem holding it. grub reads a btrfs path from
+/// the top-level subvolume unless the config sets `btrfs_relative_path="y"` (SUSE), which
+/// makes it relative to the default subvolume, the view btrfs is opened at. Other
+/// filesystems ignore the option.
+fn paths_view(found: &FoundMenu) -> Vec<String> {
+    let relative = found
+        .menu
+        .env
+        .iter()
+        .any(|(k, v)| k == "btrfs_relative_path" && v.trim_matches('"') == "y");
+    if found.menu.kind == ConfigKind::Grub2 && !relative {
+        vec!["subvolid=5".to_owned()]
+    } else {
+        found.view_options.clone()
+    }
+}
+
 fn candidate_parts(
     set: &DiskSet,
     found: &FoundMenu,

@@ -49,6 +49,20 @@ pub fn parse_with_env(bytes: &[u8], grubenv: &[(String, String)]) -> Result<Menu
     Ok(r.finish())
 }
 
+/// Substitutes variables in every entry's kernel arguments from `env` (the config's literal
+/// `set`s, then grubenv): what grub's `linux` command receives. Unset variables expand to
+/// nothing, as in grub. Only substitution: nothing is evaluated.
+pub fn expand_entry_args(menu: &mut Menu, env: &[(String, String)]) -> Result<(), ConfigError> {
+    for e in &mut menu.entries {
+        if e.args.contains('$') {
+            // grub splits the expanded line into words: an empty variable leaves no gap.
+            let expanded = super::expand_vars(&e.args, env)?;
+            e.args = expanded.split_whitespace().collect::<Vec<_>>().join(" ");
+        }
+    }
+    Ok(())
+}
+
 /// grub's environment block (`grubenv`): `name=value` lines after a `#` header, padded with
 /// `#`. Values unescape `\x` to `x` (grub escapes `\` and newlines that way).
 pub fn parse_grubenv(bytes: &[u8]) -> Vec<(String, String)> {
@@ -722,6 +736,23 @@ fn first_entry(nodes: &[Node]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entry_args_expand_like_grubs_linux_command() {
+        let cfg = b"set btrfs_relative_path=\"y\"\nset vt_handoff=vt.handoff=7\n\
+menuentry 'SLES' {\n  linux /boot/vmlinuz root=UUID=x ${extra_cmdline} quiet $vt_handoff '$kept'\n}\n";
+        let mut menu = parse(cfg).unwrap();
+        assert!(
+            menu.entries[0].args.contains("${extra_cmdline}"),
+            "parsed verbatim"
+        );
+        let env: Vec<_> = menu.env.clone();
+        expand_entry_args(&mut menu, &env).unwrap();
+        assert_eq!(
+            menu.entries[0].args,
+            "root=UUID=x quiet vt.handoff=7 '$kept'"
+        );
+    }
 
     fn titles(m: &Menu) -> Vec<&str> {
         m.entries.iter().map(|e| e.title.as_str()).collect()

@@ -3,6 +3,7 @@
 //! program sees only [`Filesystem`], so path resolution, fstab and extraction never depend on
 //! how a filesystem is read. (Why not the `ext4-view` and `fatfs` crates: see those modules.)
 
+pub mod btrfs;
 pub mod detect;
 pub mod ext;
 pub mod fat;
@@ -126,6 +127,21 @@ pub trait Filesystem {
         Ok(None)
     }
 
+    /// The filesystem as the guest mounts it with these fstab options, for filesystems with
+    /// subvolumes (btrfs `subvol=`/`subvolid=`). `Ok(None)` when the options change nothing:
+    /// mount the filesystem as opened (btrfs: its default subvolume).
+    fn mount_view(&self, options: &[String]) -> Result<Option<Box<dyn Filesystem>>, FsError> {
+        let _ = options;
+        Ok(None)
+    }
+
+    /// Mount options naming each other view of this filesystem where a guest root may live
+    /// (btrfs: `subvolid=N` for each subvolume), at most
+    /// [`crate::limits::BTRFS_MAX_ROOT_CANDIDATES`]. Empty for filesystems without subvolumes.
+    fn subvolume_options(&self) -> Result<Vec<String>, FsError> {
+        Ok(Vec::new())
+    }
+
     /// Notes to show the user once (e.g. a dirty journal that was not replayed).
     fn warnings(&self) -> &[String] {
         &[]
@@ -149,7 +165,7 @@ pub fn open(slice: Slice) -> Result<Box<dyn Filesystem>, FsError> {
         detect::Detected::Ext => Ok(Box::new(ext::ExtFs::open(slice)?)),
         detect::Detected::Fat => Ok(Box::new(fat::FatFs::open(slice)?)),
         // Readers land one per module; until then each is named, never misread.
-        detect::Detected::Btrfs => Err(FsError::Unsupported("btrfs".to_owned())),
+        detect::Detected::Btrfs => Ok(Box::new(btrfs::BtrfsFs::open(slice)?)),
         detect::Detected::Xfs => Ok(Box::new(xfs::XfsFs::open(slice)?)),
         detect::Detected::Iso9660 => Ok(Box::new(iso9660::IsoFs::open(slice)?)),
         detect::Detected::Other(name) => Err(FsError::Unsupported(name.to_owned())),

@@ -7,7 +7,9 @@ use super::fstab::{self, covers, Fstab, FstabError};
 use super::mounts::MountTable;
 use super::resolve::{self, resolve_file, ResolveError};
 use super::spec::DeviceSpec;
+use crate::fs::Filesystem;
 use crate::limits::MAX_FSTAB_BYTES;
+use std::rc::Rc;
 
 /// Why the guest's namespace could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +40,12 @@ pub enum ViewError {
     },
     #[error("{dev}: /etc/fstab is larger than {MAX_FSTAB_BYTES} bytes")]
     FstabTooLarge { dev: String },
+    #[error("{dev} mounted with {options}: {detail}")]
+    MountOptions {
+        dev: String,
+        options: String,
+        detail: String,
+    },
 }
 
 /// A note on a mount that could not be made, with the mount point it concerns.
@@ -76,6 +84,55 @@ pub fn single(set: &DiskSet, r: PartRef) -> Result<GuestView, ViewError> {
     })
 }
 
+/// One filesystem alone on `/`, as mounted with `options` (btrfs `subvolid=N`): where a
+/// boot menu or root on a subvolume is read.
+pub fn single_with(set: &DiskSet, r: PartRef, options: &[String]) -> Result<GuestView, ViewError> {
+    let fs = with_options(set.filesystem(r)?, options).map_err(|e| ViewError::MountOptions {
+        dev: set.dev_name(r),
+        options: options.join(","),
+        detail: e.to_string(),
+    })?;
+    let source = match options {
+        [] => set.dev_name(r),
+        _ => format!("{} ({})", set.dev_name(r), options.join(",")),
+    };
+    Ok(GuestView {
+        table: MountTable::new(fs, source),
+        root: r,
+        notes: Vec::new(),
+    })
+}
+
+/// The filesystem `r` as the guest's root: as opened (btrfs: its default subvolume) when
+/// that has `/etc/fstab`, else the first of its subvolumes that has one (Fedora's root
+/// lives in subvolume `root` while the default is the top level), else as opened.
+fn root_view(set: &DiskSet, r: PartRef) -> Result<GuestView, ViewError> {
+    let view = single(set, r)?;
+    if resolve_file(&view.table, b"/etc/fstab").is_ok() {
+        return Ok(view);
+    }
+    let options = set.filesystem(r)?.subvolume_options().unwrap_or_default();
+    for opt in options {
+        if let Ok(sub) = single_with(set, r, std::slice::from_ref(&opt)) {
+            if resolve_file(&sub.table, b"/etc/fstab").is_ok() {
+                return Ok(sub);
+            }
+        }
+    }
+    Ok(view)
+}
+
+/// `fs` as an fstab line with `options` mounts it (btrfs `subvol=`, `subvolid=`).
+fn with_options(
+    fs: Rc<dyn Filesystem>,
+    options: &[String],
+) -> Result<Rc<dyn Filesystem>, crate::fs::FsError> {
+    Ok(match fs.mount_view(options)? {
+        Some(view) => Rc::from(view),
+        None => fs,
+    })
+}
+
 /// The guest's root (`root`, or the one filesystem with `/etc/fstab`) with its fstab mounted.
 pub fn guest(set: &DiskSet, root: Option<&DeviceSpec>) -> Result<GuestView, ViewError> {
     let r = match root {
@@ -84,7 +141,7 @@ pub fn guest(set: &DiskSet, root: Option<&DeviceSpec>) -> Result<GuestView, View
             .ok_or_else(|| ViewError::RootNotFound(spec.to_string()))?,
         None => find_root(set)?,
     };
-    let mut view = single(set, r)?;
+    let mut view = root_view(set, r)?;
     if let Some(fstab) = read_fstab(set, &view)? {
         mount_all(set, &mut view, &fstab);
     }
@@ -98,7 +155,7 @@ fn find_root(set: &DiskSet) -> Result<PartRef, ViewError> {
     let with_fstab: Vec<PartRef> = all
         .iter()
         .filter_map(|(r, _)| {
-            let v = single(set, *r).ok()?;
+            let v = root_view(set, *r).ok()?;
             resolve_file(&v.table, b"/etc/fstab").ok().map(|_| *r)
         })
         .collect();
@@ -137,7 +194,7 @@ fn find_root(set: &DiskSet) -> Result<PartRef, ViewError> {
 }
 
 fn names_itself_as_root(set: &DiskSet, r: PartRef) -> bool {
-    let Ok(view) = single(set, r) else {
+    let Ok(view) = root_view(set, r) else {
         return false;
     };
     let Ok(Some(fstab)) = read_fstab(set, &view) else {
@@ -202,10 +259,14 @@ fn mount_all(set: &DiskSet, view: &mut GuestView, fstab: &Fstab) {
                 continue;
             }
         };
-        let fs = match set.filesystem(r) {
+        let fs = match set
+            .filesystem(r)
+            .map_err(|e| e.to_string())
+            .and_then(|fs| with_options(fs, &e.options).map_err(|e| e.to_string()))
+        {
             Ok(fs) => fs,
             Err(err) => {
-                view.notes.push(note(err.to_string()));
+                view.notes.push(note(err));
                 continue;
             }
         };

@@ -274,7 +274,7 @@ impl Filesystem for ExtFs {
 }
 
 /// blkid's form: lower-case 8-4-4-4-12.
-fn format_uuid(u: &[u8; 16]) -> String {
+pub(crate) fn format_uuid(u: &[u8; 16]) -> String {
     let mut s = String::with_capacity(36);
     for (i, b) in u.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
