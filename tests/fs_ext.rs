@@ -236,7 +236,7 @@ fn ext4_view_images() -> Vec<PathBuf> {
 #[test]
 fn ext4_view_corpus_matches_debugfs() {
     if !have_debugfs() {
-        eprintln!("debugfs missing: skipping");
+        common::skip("debugfs not installed (apt-get install e2fsprogs)");
         return;
     }
     for img in ext4_view_images() {
@@ -304,7 +304,7 @@ fn read_all(fs: &ExtFs, path: &str) -> Vec<u8> {
 #[test]
 fn fixtures_match_debugfs() {
     if !have_debugfs() {
-        eprintln!("debugfs missing: skipping");
+        common::skip("debugfs not installed (apt-get install e2fsprogs)");
         return;
     }
     for (name, ..) in FIXTURES {

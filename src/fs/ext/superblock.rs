@@ -203,7 +203,7 @@ impl Superblock {
             u64::from(self.groups)
         };
         let table_blocks = table_groups.div_ceil(per_block);
-        match (self.first_data_block + 1).checked_add(table_blocks) {
+        match self.descriptor_table_start().checked_add(table_blocks) {
             Some(end) if end <= self.blocks_count => Ok(()),
             _ => Err(self.corrupt(format!(
                 "group descriptor table ({table_blocks} blocks) exceeds the filesystem"
@@ -248,7 +248,7 @@ impl Superblock {
         let within = (u64::from(g) % per_block) * self.desc_size;
         let block = if !self.has_incompat(INCOMPAT_META_BG) || index < u64::from(self.first_meta_bg)
         {
-            self.first_data_block + 1 + index // checked against blocks_count in parse
+            self.descriptor_table_start() + index // checked against blocks_count in parse
         } else {
             let first = index * per_block; // < groups + per_block, fits u64
             let g0 =
@@ -265,6 +265,15 @@ impl Superblock {
             )));
         }
         Ok(block * self.block_size + within) // block < blocks_count, and blocks_count*block_size fits
+    }
+
+    /// First block of the classic descriptor table: the block after the superblock's.
+    /// With 1 KiB blocks the superblock is block 1 even when `s_first_data_block` is 0
+    /// (bigalloc), as in e2fsprogs' `ext2fs_descriptor_block_loc2`.
+    fn descriptor_table_start(&self) -> u64 {
+        self.first_data_block
+            .max(u64::from(self.block_size == 1024))
+            + 1
     }
 
     fn group_first_block(&self, g: u32) -> u64 {
