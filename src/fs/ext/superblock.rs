@@ -23,6 +23,7 @@ pub(super) const INCOMPAT_JOURNAL_DEV: u32 = 0x8;
 const INCOMPAT_META_BG: u32 = 0x10;
 const INCOMPAT_64BIT: u32 = 0x80;
 pub(super) const INCOMPAT_LARGEDIR: u32 = 0x4000;
+pub(super) const INCOMPAT_CASEFOLD: u32 = 0x2_0000;
 /// Every incompat bit the kernel defines; any other bit is a format we do not know.
 const INCOMPAT_KNOWN: u32 = 0x1
     | 0x2
@@ -71,6 +72,8 @@ pub(super) struct Superblock {
     /// Directory hash seed and `s_flags` (for the unsigned-hash flag).
     pub hash_seed: [u32; 4],
     pub flags: u32,
+    /// `s_encoding`: the casefold encoding (1 = UTF-8), meaningful with `casefold`.
+    pub encoding: u16,
     pub uuid: [u8; 16],
     pub label: [u8; 16],
 }
@@ -184,6 +187,7 @@ impl Superblock {
                 .then(|| std::array::from_fn(|i| le32(b, 0x10c + 4 * i))),
             hash_seed: [le32(b, 0xec), le32(b, 0xf0), le32(b, 0xf4), le32(b, 0xf8)],
             flags: le32(b, 0x160),
+            encoding: le16(b, 0x27c),
             uuid: array16(b, 0x68),
             label: array16(b, 0x78),
         };
