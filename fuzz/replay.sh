@@ -11,7 +11,7 @@ for f in ../fixtures/hostile/*.gz ../fixtures/*.img.gz; do
   # (gzip is cut short by head on large images: that SIGPIPE is expected)
   { gzip -dc "$f" 2>/dev/null || true; } | head -c $((4*1024*1024)) > "$inputs/$(basename "$f" .gz)"
 done
-for t in partition ext fat image fstab specs config; do
+for t in partition ext fat image fstab specs config casefold; do
   "$target/debug/$t" -runs=0 -rss_limit_mb=256 -malloc_limit_mb=256 -timeout=10 "$inputs" 2>&1 \
     | grep -aE "^Done|ERROR" || { echo "fuzz replay: $t failed" >&2; exit 1; }
 done

@@ -518,6 +518,13 @@ fn ext_cases() -> Vec<(String, Vec<String>)> {
                 .to_vec(),
         ));
     }
+    // The second report: the same without metadata_csum.
+    v.push((
+        "bigalloc-small-no-metadata_csum".into(),
+        ["-t", "ext4", "-O", "bigalloc,^metadata_csum", "-C", "16384"]
+            .map(String::from)
+            .to_vec(),
+    ));
     for (name, extra) in [
         ("no-flex_bg", &["-O", "^flex_bg"][..]),
         ("no-64bit", &["-O", "^64bit"]),

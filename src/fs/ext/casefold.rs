@@ -15,17 +15,17 @@ use caseless::Caseless;
 use unicode_normalization::UnicodeNormalization;
 
 /// `s_encoding` value of the only encoding the kernel defines (`EXT4_ENC_UTF8_12_1`).
-pub(super) const ENCODING_UTF8: u16 = 1;
+pub(crate) const ENCODING_UTF8: u16 = 1;
 
 /// The key two names must share to match in a casefolded directory; `None` for a name that
 /// is not valid UTF-8 (it then matches only byte-identical names).
-pub(super) fn key(name: &[u8]) -> Option<String> {
+pub fn key(name: &[u8]) -> Option<String> {
     let s = std::str::from_utf8(name).ok()?;
     Some(s.chars().nfd().default_case_fold().nfd().collect())
 }
 
 /// Whether directory entry `entry` matches the looked-up name, given the name's [`key`].
-pub(super) fn matches(name: &[u8], name_key: Option<&str>, entry: &[u8]) -> bool {
+pub fn matches(name: &[u8], name_key: Option<&str>, entry: &[u8]) -> bool {
     if name == entry {
         return true;
     }

@@ -16,7 +16,7 @@
 //! group descriptors), `inode`, `map` (extents and indirect blocks), `file` (streaming),
 //! `dir` (entry scans), `htree` (hashed lookups), `journal` (in-memory replay).
 
-mod casefold;
+pub mod casefold;
 mod crc;
 mod dir;
 mod file;
