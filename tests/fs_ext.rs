@@ -285,6 +285,7 @@ const FIXTURES: &[(&str, FsType, &str, &str)] = &[
     ("ext4-dirty", FsType::Ext4, "04", "ext4-fixture"),
     ("ext4-1k", FsType::Ext4, "05", "ext4-1k-metabg"),
     ("bigalloc", FsType::Ext4, "06", "bigalloc"),
+    ("bigalloc-1k", FsType::Ext4, "08", "bigalloc-1k"),
     ("inline", FsType::Ext4, "07", "inline"),
 ];
 
