@@ -564,6 +564,7 @@ fn ext_cases() -> Vec<(String, Vec<String>)> {
 fn ext_matrix() {
     if !common::have_tool("mke2fs", "-V", "e2fsprogs")
         || !common::have_tool("e2fsck", "-V", "e2fsprogs")
+        || !common::have_tool("debugfs", "-V", "e2fsprogs")
         || !common::have_tool("blkid", "-V", "util-linux")
     {
         return;
