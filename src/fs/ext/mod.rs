@@ -14,7 +14,9 @@
 //!
 //! Layout: `superblock` (validation, blkid naming, feature policy), `volume` (block reads,
 //! group descriptors), `inode`, `map` (extents and indirect blocks), `file` (streaming),
-//! `dir` (entry scans), `htree` (hashed lookups), `journal` (in-memory replay).
+//! `dir` (entry scans), `htree` (hashed lookups), `journal` (in-memory replay), `casefold`
+//! (name matching in `+F` directories: a linear scan comparing folded names, used when the
+//! exact name is not there; the pinned `caseless` crate folds, see that module).
 
 pub mod casefold;
 mod crc;
