@@ -16,7 +16,7 @@ for f in ../fixtures/btrfs-*.img.gz ../fixtures/hostile/btrfs-*.img.gz; do
   gzip -dc "$f" > "$inputs/.img" && python3 pack-btrfs.py "$inputs/.img" "$inputs/packed-$(basename "$f" .gz)"
 done
 rm -f "$inputs/.img"
-for t in partition ext fat image fstab specs config iso9660 lvm xfs qcow2 btrfs; do
+for t in partition ext fat image fstab specs config iso9660 lvm xfs qcow2 btrfs casefold; do
   "$target/debug/$t" -runs=0 -rss_limit_mb=256 -malloc_limit_mb=256 -timeout=10 "$inputs" 2>&1 \
     | grep -aE "^Done|ERROR" || { echo "fuzz replay: $t failed" >&2; exit 1; }
 done

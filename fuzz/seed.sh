@@ -45,6 +45,10 @@ for s in "xvda2:/boot/vmlinuz,/boot/initrd" "/vmlinuz," "3" "Debian GNU/Linux" \
          "UUID=\"abc\"" "/dev/disk/by-label/a\\x2fb" "PARTLABEL=root" "hdaa12"; do
   printf '%s' "$s" > "corpus/specs/$(printf '%s' "$s" | md5sum | cut -c1-8)"
 done
+mkdir -p corpus/casefold   # first byte: where the second name starts
+for pair in "Straße.txtSTRASSE.TXT" "ﬃx.txtFFIX.TXT" "École.txte\xcc\x81cole.TXT" "\xe2\x84\xa6.txt\xcf\x89.txt" "A\xffa\xff"; do
+  printf '\x0a%b' "$pair" > "corpus/casefold/$(printf '%s' "$pair" | md5sum | cut -c1-8)"
+done
 du -sh corpus/* >&2
 # lvm: each PV of the LVM fixtures cut to its first 64 KiB (label, area header, text) as a
 # whole-disk image, and each metadata text alone behind the `T` that selects the text mode.

@@ -83,7 +83,9 @@ fn completions_are_valid_shell() {
             .output()
             .is_err()
         {
-            eprintln!("{checker} not installed: syntax check skipped");
+            common::skip(&format!(
+                "{checker} not installed (apt-get install {checker}): {shell} completion syntax not checked"
+            ));
             continue;
         }
         let tmp = tempfile::NamedTempFile::new().unwrap();

@@ -236,7 +236,7 @@ fn ext4_view_images() -> Vec<PathBuf> {
 #[test]
 fn ext4_view_corpus_matches_debugfs() {
     if !have_debugfs() {
-        eprintln!("debugfs missing: skipping");
+        common::skip("debugfs not installed (apt-get install e2fsprogs)");
         return;
     }
     for img in ext4_view_images() {
@@ -285,6 +285,7 @@ const FIXTURES: &[(&str, FsType, &str, &str)] = &[
     ("ext4-dirty", FsType::Ext4, "04", "ext4-fixture"),
     ("ext4-1k", FsType::Ext4, "05", "ext4-1k-metabg"),
     ("bigalloc", FsType::Ext4, "06", "bigalloc"),
+    ("bigalloc-1k", FsType::Ext4, "08", "bigalloc-1k"),
     ("inline", FsType::Ext4, "07", "inline"),
 ];
 
@@ -304,7 +305,7 @@ fn read_all(fs: &ExtFs, path: &str) -> Vec<u8> {
 #[test]
 fn fixtures_match_debugfs() {
     if !have_debugfs() {
-        eprintln!("debugfs missing: skipping");
+        common::skip("debugfs not installed (apt-get install e2fsprogs)");
         return;
     }
     for (name, ..) in FIXTURES {
@@ -561,6 +562,7 @@ fn e2fsprogs_journals_match_e2fsck_replay() {
         return;
     };
     if !have_debugfs() {
+        common::skip("debugfs not installed (apt-get install e2fsprogs)");
         return;
     }
     let mut replayed = 0;

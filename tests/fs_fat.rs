@@ -53,7 +53,7 @@ fn mtools() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        eprintln!("mtools not installed: skipping the mcopy comparison");
+        common::skip("mtools not installed (apt-get install mtools): mcopy comparison not run");
     }
     ok
 }
@@ -197,7 +197,9 @@ fn info_of_the_fixtures() {
         assert_eq!(got, (uuid.to_owned(), label.to_owned()), "{name}");
         match blkid(&img) {
             Some(theirs) => assert_eq!(got, theirs, "{name}: blkid differs"),
-            None => eprintln!("blkid not available: {name} checked against the script only"),
+            None => common::skip(&format!(
+                "blkid not installed (apt-get install util-linux): {name} checked against the script only"
+            )),
         }
     }
 }

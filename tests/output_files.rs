@@ -39,10 +39,6 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_domuloader"))
 }
 
-fn is_root() -> bool {
-    unsafe { libc::geteuid() == 0 }
-}
-
 #[test]
 fn planted_symlinks_are_never_followed_or_touched() {
     let tmp = tempfile::tempdir().unwrap();
@@ -153,8 +149,7 @@ fn file_size_limit_fails_cleanly_not_by_signal() {
 
 #[test]
 fn full_output_filesystem_fails_cleanly() {
-    if !is_root() {
-        eprintln!("not root: tmpfs case skipped (RLIMIT_FSIZE case covers it)");
+    if !common::have_root() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -166,7 +161,7 @@ fn full_output_filesystem_fails_cleanly() {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("cannot mount a tmpfs here: skipped (RLIMIT_FSIZE case covers it)");
+        common::skip("cannot mount a tmpfs here (RLIMIT_FSIZE case covers it)");
         return;
     }
     let o = bin().args(boot_args(&mnt, &[])).output().unwrap();
@@ -207,8 +202,7 @@ fn runas_argv(img: &Path, dir: &Path, out: &Path, entry: &str) -> Vec<String> {
 
 #[test]
 fn runas_parses_as_the_unprivileged_uid() {
-    if !is_root() {
-        eprintln!("not root: --runas test skipped");
+    if !common::have_root() {
         return;
     }
     let (_tmp, img, dir, out) = runas_setup();
@@ -237,8 +231,7 @@ fn runas_parses_as_the_unprivileged_uid() {
 
 #[test]
 fn runas_failure_is_reported_with_the_real_status() {
-    if !is_root() {
-        eprintln!("not root: --runas test skipped");
+    if !common::have_root() {
         return;
     }
     let (_tmp, img, dir, out) = runas_setup();
@@ -254,8 +247,7 @@ fn runas_failure_is_reported_with_the_real_status() {
 
 #[test]
 fn runas_child_cannot_read_root_only_disks() {
-    if !is_root() {
-        eprintln!("not root: --runas test skipped");
+    if !common::have_root() {
         return;
     }
     // The disk is opened by the privileged parent: a root-only image still works, as libxl
@@ -271,8 +263,7 @@ fn runas_child_cannot_read_root_only_disks() {
 
 #[test]
 fn works_as_an_ordinary_user_on_a_readable_image() {
-    if !is_root() {
-        eprintln!("not root: cannot switch to another user to test");
+    if !common::have_root() {
         return;
     }
     let (tmp, img, _dir, _out) = runas_setup();

@@ -188,7 +188,7 @@ fn inspect_agrees_with_sfdisk_on_the_corpus() {
         return;
     };
     let Some(sfdisk) = sfdisk_cmd() else {
-        eprintln!("sfdisk not found: skipping the comparison with sfdisk -J");
+        common::skip("sfdisk not installed (apt-get install fdisk)");
         return;
     };
     let images = images(&corpus);

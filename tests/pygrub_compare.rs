@@ -26,17 +26,51 @@ use std::process::Command;
 /// (kernel sha256, initrd sha256, args) of one boot.
 type Choice = (String, Option<String>, String);
 
-fn pygrub() -> Option<PathBuf> {
+thread_local! {
+    /// pygrub runs of the test on this thread (libtest runs each test on its own thread).
+    static PYGRUB_RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The pygrub binary; when the test ends without failing it prints how many pygrub runs it
+/// compared with ours (on the uncaptured stderr, so `.ci/run` shows the count).
+struct Pygrub(PathBuf);
+
+impl std::ops::Deref for Pygrub {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Pygrub {
+    fn drop(&mut self) {
+        let runs = PYGRUB_RUNS.with(|r| r.get());
+        if !std::thread::panicking() && runs > 0 {
+            common::note(&format!(
+                "pygrub comparison {}: {runs} pygrub runs compared with ours",
+                common::test_name()
+            ));
+        }
+    }
+}
+
+fn count_pygrub_run(tool: &Path) {
+    if tool != ours() {
+        PYGRUB_RUNS.with(|r| r.set(r.get() + 1));
+    }
+}
+
+fn pygrub() -> Option<Pygrub> {
     let p = std::env::var_os("PYGRUB")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/lib/xen-4.17/bin/pygrub"));
     if p.exists() {
-        Some(p)
+        Some(Pygrub(p))
     } else {
-        eprintln!(
-            "pygrub not found at {} (apt-get install xen-utils-4.17): comparison skipped",
+        common::skip(&format!(
+            "pygrub not found at {} (apt-get install xen-utils-4.17, or set PYGRUB)",
             p.display()
-        );
+        ));
         None
     }
 }
@@ -54,6 +88,7 @@ fn sha_file(p: &str) -> String {
 
 /// One libxl-style boot (`--output-format=simple0`); `None` when the tool fails.
 fn boot(tool: &Path, img: &Path, extra: &[&str]) -> Option<Choice> {
+    count_pygrub_run(tool);
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     std::fs::write(&out, b"").unwrap();
@@ -82,6 +117,7 @@ fn boot(tool: &Path, img: &Path, extra: &[&str]) -> Option<Choice> {
 
 /// `-l` text and its titles.
 fn listing(tool: &Path, img: &Path) -> (String, Vec<String>) {
+    count_pygrub_run(tool);
     let o = Command::new(tool).arg("-l").arg(img).output().unwrap();
     let text = String::from_utf8(o.stdout).unwrap();
     let titles = text
@@ -288,8 +324,9 @@ fn listings() {
     assert_eq!(listing(&ours(), &img).1.len(), 5);
 }
 
-/// The realistic Debian guests of `../guest-images` (or `$DOMULOADER_GUEST_IMAGES`), when
-/// present: same default kernel, initrd and args, same titles.
+/// The realistic Debian guests of `$DOMULOADER_GUEST_IMAGES` (default `../guest-images`;
+/// `.ci/run` builds them with `../shared/corpus/make-guest-images.sh`): same default
+/// kernel, initrd and args, same titles.
 #[test]
 fn realistic_guest_images() {
     let Some(py) = pygrub() else { return };
@@ -297,7 +334,10 @@ fn realistic_guest_images() {
         .map(PathBuf::from)
         .unwrap_or_else(|| common::repo().join("../guest-images"));
     let Ok(list) = std::fs::read_dir(&dir) else {
-        eprintln!("no guest images at {}: skipped", dir.display());
+        common::skip(&format!(
+            "no guest images at {} (set DOMULOADER_GUEST_IMAGES; make them with ../shared/corpus/make-guest-images.sh DIR)",
+            dir.display()
+        ));
         return;
     };
     let mut seen = 0;
@@ -316,5 +356,10 @@ fn realistic_guest_images() {
         );
         seen += 1;
     }
-    eprintln!("{seen} guest images compared");
+    if seen == 0 {
+        common::skip(&format!("no *.img in {}", dir.display()));
+    }
+    common::note(&format!(
+        "pygrub comparison: {seen} realistic guest images compared"
+    ));
 }

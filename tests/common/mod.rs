@@ -11,7 +11,8 @@ pub fn repo() -> PathBuf {
 }
 
 /// The shared corpus (`../shared/corpus`, or `$DOMULOADER_CORPUS`), if present.
-/// Tests that use it print a skip note and pass when it is absent (opt-in).
+/// When it is absent the calling test is reported as skipped ([`skip`]; a failure under
+/// `CI=true`).
 pub fn corpus() -> Option<PathBuf> {
     let p = std::env::var_os("DOMULOADER_CORPUS")
         .map(PathBuf::from)
@@ -19,7 +20,10 @@ pub fn corpus() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("corpus not found at {}: skipping", p.display());
+        skip(&format!(
+            "corpus not found at {} (set DOMULOADER_CORPUS)",
+            p.display()
+        ));
         None
     }
 }
@@ -89,7 +93,7 @@ pub fn fixture(name: &str) -> PathBuf {
     let gz = repo().join("fixtures").join(format!("{name}.gz"));
     assert!(
         gz.exists(),
-        "missing fixture {name} (.gz): run fixtures/make-fixtures.sh"
+        "missing fixture {name} (.gz): run the script in fixtures/build/ that makes it"
     );
     unpacked(&gz)
 }
@@ -115,4 +119,72 @@ pub fn assert_clean_failure(out: &Output) -> String {
     assert!(!err.contains("panicked"), "panic: {err}");
     assert_eq!(err.trim_end().lines().count(), 1, "want one line: {err:?}");
     err.trim_end().to_owned()
+}
+
+// ---- Skips that a person sees (issue 16) ----
+
+/// Where [`skip`] records each skipped test, one line each; `.ci/run` prints it at the end.
+pub fn skip_log() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("skipped-tests.txt")
+}
+
+/// The running test's name: libtest runs each test on a thread named after it.
+pub fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("unknown test")
+        .to_owned()
+}
+
+/// Writes `line` to the process's stderr where a person sees it even when libtest captures
+/// the test's output: libtest captures only the `print!`/`eprint!` macros, not writes to
+/// the `std::io::stderr()` handle, so this line shows in a plain `cargo test` on a terminal.
+pub fn note(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// The calling test cannot run because `reason` (a missing tool, corpus, image or root).
+/// Prints `SKIPPED <test>: <reason>` (see [`note`]), appends it to [`skip_log`], and panics
+/// when `CI=true`: in CI every prerequisite must be there, so a skip is a failure. The
+/// caller returns right after, asserting nothing.
+pub fn skip(reason: &str) {
+    let line = format!("SKIPPED {}: {reason}", test_name());
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{line} (CI=true: every prerequisite must be present)");
+    }
+    note(&line);
+    use std::io::Write;
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_log())
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+/// Whether `tool` runs (`tool ARG` can be spawned); if not, the test is skipped with a
+/// reason naming the Debian package.
+pub fn have_tool(tool: &str, arg: &str, package: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg(arg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !ok {
+        skip(&format!("{tool} not installed (apt-get install {package})"));
+    }
+    ok
+}
+
+/// Whether the tests run as root; if not, the test is skipped.
+pub fn have_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        skip("needs root");
+    }
+    root
 }

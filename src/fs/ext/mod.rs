@@ -14,8 +14,11 @@
 //!
 //! Layout: `superblock` (validation, blkid naming, feature policy), `volume` (block reads,
 //! group descriptors), `inode`, `map` (extents and indirect blocks), `file` (streaming),
-//! `dir` (entry scans), `htree` (hashed lookups), `journal` (in-memory replay).
+//! `dir` (entry scans), `htree` (hashed lookups), `journal` (in-memory replay), `casefold`
+//! (name matching in `+F` directories: a linear scan comparing folded names, used when the
+//! exact name is not there; the pinned `caseless` crate folds, see that module).
 
+pub mod casefold;
 mod crc;
 mod dir;
 mod file;
@@ -192,15 +195,39 @@ impl ExtFs {
                     }
                 })?,
             };
+            let found = match found {
+                None if cur.has(FL_CASEFOLD) => self.casefold_lookup(&cur, name)?,
+                found => found,
+            };
             match found {
                 Some(ino) => cur = self.vol.inode(ino)?,
-                // A casefolded directory may hold the name in another case; matching that
-                // needs the kernel's Unicode folding, so refuse rather than miss it.
-                None if cur.has(FL_CASEFOLD) => return Err(self.vol.unsupported("casefold")),
                 None => return Ok(None),
             }
         }
         Ok(Some(cur))
+    }
+
+    /// In a casefolded directory, the entry whose name folds like `name` (the kernel's
+    /// match, see [`casefold`]); without the `casefold` feature the flag means nothing, as
+    /// for the kernel. An encoding other than UTF-8 is refused rather than misread.
+    fn casefold_lookup(&self, dir: &Inode, name: &[u8]) -> Result<Option<u32>, FsError> {
+        let sb = &self.vol.sb;
+        if !sb.has_incompat(superblock::INCOMPAT_CASEFOLD) {
+            return Ok(None);
+        }
+        if sb.encoding != casefold::ENCODING_UTF8 {
+            return Err(self
+                .vol
+                .unsupported(&format!("casefold encoding {}", sb.encoding)));
+        }
+        let name_key = casefold::key(name);
+        self.vol.scan_dir(dir, |e| {
+            if casefold::matches(name, name_key.as_deref(), e.name) {
+                ControlFlow::Break(e.ino)
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
     }
 
     fn symlink_target(&self, path: FsPath<'_>, inode: &Inode) -> Result<Vec<u8>, FsError> {

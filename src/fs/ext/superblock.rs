@@ -23,6 +23,7 @@ pub(super) const INCOMPAT_JOURNAL_DEV: u32 = 0x8;
 const INCOMPAT_META_BG: u32 = 0x10;
 const INCOMPAT_64BIT: u32 = 0x80;
 pub(super) const INCOMPAT_LARGEDIR: u32 = 0x4000;
+pub(super) const INCOMPAT_CASEFOLD: u32 = 0x2_0000;
 /// Every incompat bit the kernel defines; any other bit is a format we do not know.
 const INCOMPAT_KNOWN: u32 = 0x1
     | 0x2
@@ -71,6 +72,8 @@ pub(super) struct Superblock {
     /// Directory hash seed and `s_flags` (for the unsigned-hash flag).
     pub hash_seed: [u32; 4],
     pub flags: u32,
+    /// `s_encoding`: the casefold encoding (1 = UTF-8), meaningful with `casefold`.
+    pub encoding: u16,
     pub uuid: [u8; 16],
     pub label: [u8; 16],
 }
@@ -184,6 +187,7 @@ impl Superblock {
                 .then(|| std::array::from_fn(|i| le32(b, 0x10c + 4 * i))),
             hash_seed: [le32(b, 0xec), le32(b, 0xf0), le32(b, 0xf4), le32(b, 0xf8)],
             flags: le32(b, 0x160),
+            encoding: le16(b, 0x27c),
             uuid: array16(b, 0x68),
             label: array16(b, 0x78),
         };
@@ -203,7 +207,7 @@ impl Superblock {
             u64::from(self.groups)
         };
         let table_blocks = table_groups.div_ceil(per_block);
-        match (self.first_data_block + 1).checked_add(table_blocks) {
+        match self.descriptor_table_start().checked_add(table_blocks) {
             Some(end) if end <= self.blocks_count => Ok(()),
             _ => Err(self.corrupt(format!(
                 "group descriptor table ({table_blocks} blocks) exceeds the filesystem"
@@ -248,7 +252,7 @@ impl Superblock {
         let within = (u64::from(g) % per_block) * self.desc_size;
         let block = if !self.has_incompat(INCOMPAT_META_BG) || index < u64::from(self.first_meta_bg)
         {
-            self.first_data_block + 1 + index // checked against blocks_count in parse
+            self.descriptor_table_start() + index // checked against blocks_count in parse
         } else {
             let first = index * per_block; // < groups + per_block, fits u64
             let g0 =
@@ -265,6 +269,15 @@ impl Superblock {
             )));
         }
         Ok(block * self.block_size + within) // block < blocks_count, and blocks_count*block_size fits
+    }
+
+    /// First block of the classic descriptor table: the block after the superblock's.
+    /// With 1 KiB blocks the superblock is block 1 even when `s_first_data_block` is 0
+    /// (bigalloc), as in e2fsprogs' `ext2fs_descriptor_block_loc2`.
+    fn descriptor_table_start(&self) -> u64 {
+        self.first_data_block
+            .max(u64::from(self.block_size == 1024))
+            + 1
     }
 
     fn group_first_block(&self, g: u32) -> u64 {
