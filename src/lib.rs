@@ -18,5 +18,8 @@ pub mod limits;
 pub mod output;
 pub mod partition;
 pub mod privdrop;
+pub mod run;
+pub mod sandbox;
+pub mod term;
 #[cfg(test)]
 mod testutil;

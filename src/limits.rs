@@ -85,3 +85,24 @@ pub const MAX_JOURNAL_LOG_BYTES: u64 = 1024 * 1024 * 1024;
 /// Logged blocks and revoke records kept for an in-memory journal replay (each costs a map
 /// entry of a few dozen bytes): 2^20 covers a full 1 GiB journal of 1 KiB blocks.
 pub const MAX_JOURNAL_ENTRIES: usize = 1 << 20;
+
+/// Bytes of the confined worker's report (JSON: the chosen files' names, the command line,
+/// warnings) beyond the arguments the caller passed (`--args`, `--extra_args`,
+/// `--default_args`), which are counted on top (see [`worker_report_cap`]): the cap must
+/// never refuse what the caller itself asked for, only a runaway report. Guest-derived
+/// parts are small (a menu entry ≤ [`MAX_MENU_ENTRY_BYTES`], paths ≤ [`MAX_PATH`],
+/// a few warnings), 1 MiB covers them many times over with JSON escaping.
+pub const WORKER_REPORT_BASE: u64 = 1024 * 1024;
+
+/// The most the parent reads of the worker's report: [`WORKER_REPORT_BASE`] plus six times
+/// the caller's own argument bytes (JSON escapes a control byte as `\u00XX`, six bytes).
+pub const fn worker_report_cap(caller_arg_bytes: u64) -> u64 {
+    WORKER_REPORT_BASE.saturating_add(caller_arg_bytes.saturating_mul(6))
+}
+
+/// Lookups (one directory search each) made to resolve one guest path, counting every
+/// component after symlink expansion and `..`: a 4096-byte path has at most 2048
+/// components, and 40 symlinks of 4095 bytes add 40 × 2048; 2^17 allows all of that and
+/// still stops a crafted hard-link loop walked component by component within well under a
+/// second.
+pub const MAX_LOOKUPS_PER_RESOLUTION: u64 = 1 << 17;
