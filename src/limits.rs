@@ -100,9 +100,9 @@ pub const fn worker_report_cap(caller_arg_bytes: u64) -> u64 {
     WORKER_REPORT_BASE.saturating_add(caller_arg_bytes.saturating_mul(6))
 }
 
-/// Lookups (one directory search each) made to resolve one guest path, counting every
-/// component after symlink expansion and `..`: a 4096-byte path has at most 2048
-/// components, and 40 symlinks of 4095 bytes add 40 × 2048; 2^17 allows all of that and
-/// still stops a crafted hard-link loop walked component by component within well under a
-/// second.
-pub const MAX_LOOKUPS_PER_RESOLUTION: u64 = 1 << 17;
+/// Lookups (one directory search each) made to resolve one guest path. Our filesystems
+/// are asked for whole paths, so every prefix is walked from its filesystem's root and the
+/// work grows with the square of the depth: a 2 000-component path through a directory
+/// hard-link loop took ~10 s. 2^15 allows a 255-component-deep path (real boot paths
+/// have 2–5) with symlinks on top, and ends such a loop in a fraction of a second.
+pub const MAX_LOOKUPS_PER_RESOLUTION: u64 = 1 << 15;

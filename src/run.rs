@@ -1,7 +1,7 @@
 //! One boot as a library call: a request, the guest's opened disks and an output directory
 //! in; the kernel and ramdisk committed in that directory and the [`BootResult`] out.
 //!
-//! [`boot`] does it all in this process. The steps are public too, because the command
+//! [`boot()`] does it all in this process. The steps are public too, because the command
 //! line runs them in two processes: [`Staged::open`] (everything written, opened first),
 //! [`extract`] (every guest byte parsed, and the copying, possibly confined and
 //! unprivileged), [`Staged::link`] (the files named) and [`Linked::keep`] (after the caller

@@ -10,7 +10,7 @@
 //! - seccomp-bpf ([`seccompiler`] crate, the rust-vmm project's, used by Firecracker): an
 //!   allowlist of the calls parsing and copying into already-open descriptors make —
 //!   read/pread/write/copy_file_range/lseek/ftruncate/fstat, memory management, exit,
-//!   futex, getrandom, signal return. Everything else — `open`/`openat`, `execve`, `socket`,
+//!   futex, getrandom, sleeping, signal return. Everything else — `open`/`openat`, `execve`, `socket`,
 //!   `ptrace`, `fork`/`clone`, `kill`, `linkat`, `stat` by path — fails with `EPERM`, so a
 //!   stray open after confinement is an error the run reports (tests fail loudly), never a
 //!   silent success.
@@ -104,9 +104,12 @@ fn allowed() -> Vec<libc::c_long> {
         libc::SYS_restart_syscall,
         libc::SYS_exit,
         libc::SYS_exit_group,
+        libc::SYS_getpid,
+        libc::SYS_gettid,
+        libc::SYS_nanosleep,
+        libc::SYS_clock_nanosleep,
     ];
-    #[cfg(target_arch = "x86_64")]
-    v.extend([libc::SYS_getpid, libc::SYS_gettid]);
+    v.sort_unstable();
     v
 }
 

@@ -132,6 +132,8 @@ pub fn run(
                 if verbose {
                     say::err(&format!("copied {}", x.description));
                 }
+                #[cfg(debug_assertions)]
+                pause_for_tests();
                 Ok(serde_json::to_vec(&x)?)
             })?;
             let x: Extracted =
@@ -163,4 +165,17 @@ fn caller_arg_bytes(args: &Args) -> u64 {
     .filter_map(|a| a.as_ref())
     .map(|a| a.len() as u64)
     .sum()
+}
+
+/// Test hook, in debug builds only: with `DOMULOADER_TEST_PAUSE` set, the worker says so
+/// on stderr once both files are copied (not yet named, no result written) and waits, so
+/// a test can signal or kill the run at exactly that point.
+#[cfg(debug_assertions)]
+fn pause_for_tests() {
+    if std::env::var_os("DOMULOADER_TEST_PAUSE").is_some() {
+        say::raw_err(&format!("test pause: worker {}", std::process::id()));
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
 }

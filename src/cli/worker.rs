@@ -92,7 +92,15 @@ where
         if let Some(id) = &c.identity {
             drop_to(id)?;
         }
+        // SAFETY: getuid and getgid cannot fail.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
         confine(c)?;
+        if c.verbose {
+            say::err(&format!(
+                "worker {}: parsing the guest as uid {uid}, gid {gid}",
+                std::process::id()
+            ));
+        }
         if c.selftest {
             let lines = domuloader::sandbox::probe();
             for line in &lines {
