@@ -31,6 +31,13 @@ fn main() -> ExitCode {
         say::err(&format!("internal error: {msg}{at}"));
     }));
     let argv: Vec<OsString> = std::env::args_os().collect();
+    // Test hook, in debug builds only: a panic through the real binary.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("DOMULOADER_TEST_PANIC").is_some() {
+        let _ = std::panic::catch_unwind(|| panic!("test panic\x1b[2J"));
+        domuloader::output::sink::release(output_arg(&argv).as_deref());
+        return ExitCode::FAILURE;
+    }
     let ok = std::panic::catch_unwind(|| run(&argv)).unwrap_or(false);
     if ok {
         return ExitCode::SUCCESS;

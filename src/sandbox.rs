@@ -132,22 +132,27 @@ fn load_seccomp() -> Result<(), SandboxError> {
 
 /// After [`confine`]: tries what the sandbox must deny (opening a file, executing a
 /// program) and returns one line per attempt, `denied` or `ALLOWED`. The command line's
-/// hidden `--sandbox-selftest` prints them; tests check them.
+/// hidden `--sandbox-selftest` prints them; tests check them. The exec attempt names a
+/// directory, so it can never replace the process: unconfined it reaches the kernel's
+/// path walk and fails with `EACCES`; confined, the filter refuses the call itself
+/// (`EPERM`) before any path is looked at.
 pub fn probe() -> Vec<String> {
-    let open = std::fs::File::open("/etc/passwd");
-    let mut lines = vec![format!(
-        "open /etc/passwd: {}",
-        match open {
-            Ok(_) => "ALLOWED".to_owned(),
-            Err(e) => format!("denied ({e})"),
-        }
-    )];
-    let argv = [c"/bin/true".as_ptr(), std::ptr::null()];
+    let open = match std::fs::File::open("/etc/passwd") {
+        Ok(_) => "ALLOWED".to_owned(),
+        Err(e) => format!("denied ({e})"),
+    };
+    let argv = [c"/".as_ptr(), std::ptr::null()];
     let envp = [std::ptr::null()];
-    // SAFETY: NUL-terminated path and NULL-terminated argument and environment arrays. If
-    // the sandbox failed, the process is replaced by /bin/true, which the caller sees.
-    unsafe { libc::execve(c"/bin/true".as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    // SAFETY: NUL-terminated path and NULL-terminated argument and environment arrays; a
+    // directory cannot be executed, so this returns.
+    unsafe { libc::execve(c"/".as_ptr(), argv.as_ptr(), envp.as_ptr()) };
     let e = std::io::Error::last_os_error();
-    lines.push(format!("execve /bin/true: denied ({e})"));
-    lines
+    let exec = match e.raw_os_error() {
+        Some(libc::EPERM) => format!("denied ({e})"),
+        _ => format!("ALLOWED (reached the kernel: {e})"),
+    };
+    vec![
+        format!("open /etc/passwd: {open}"),
+        format!("execve: {exec}"),
+    ]
 }

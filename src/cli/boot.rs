@@ -116,6 +116,9 @@ pub fn run(
                 let x = extract(&set, req, None, &mut warnings)
                     .map_err(|e| with_warnings(e.into(), &warnings, verbose))?;
                 if !args.quiet {
+                    for w in &x.warnings {
+                        say::err(&format!("warning: {w}"));
+                    }
                     say::err(&format!("dry run: would copy {}", x.description));
                 }
                 Ok(Vec::new())
