@@ -78,19 +78,12 @@ where
     F: FnOnce() -> anyhow::Result<Vec<u8>>,
 {
     signals::reset();
-    // SAFETY: prctl with integer arguments; getppid cannot fail. If the parent died
-    // before PDEATHSIG was set, we were reparented: stop, nobody will clean up after us.
-    let orphaned = unsafe {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
-            || libc::getppid() != parent
-    };
-    if orphaned {
-        // SAFETY: ends the child at once.
-        unsafe { libc::_exit(1) }
-    }
+    die_with(parent);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         if let Some(id) = &c.identity {
             drop_to(id)?;
+            // A change of credentials clears the parent-death signal: set it again.
+            die_with(parent);
         }
         // SAFETY: getuid and getgid cannot fail.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
@@ -129,6 +122,20 @@ where
     // SAFETY: ends the child without running the parent's destructors (which would
     // remove the output files the parent still owns).
     unsafe { libc::_exit(code) }
+}
+
+/// Asks for SIGKILL when the parent dies, then checks it has not already died (we would
+/// have been reparented): nobody would clean up after an orphaned worker, so it stops.
+fn die_with(parent: libc::pid_t) {
+    // SAFETY: prctl with integer arguments; getppid cannot fail.
+    let orphaned = unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) != 0
+            || libc::getppid() != parent
+    };
+    if orphaned {
+        // SAFETY: ends the child at once.
+        unsafe { libc::_exit(1) }
+    }
 }
 
 fn confine(c: &Confinement) -> anyhow::Result<()> {
