@@ -9,7 +9,8 @@
 //!   working (Landlock checks at open time).
 //! - seccomp-bpf ([`seccompiler`] crate, the rust-vmm project's, used by Firecracker): an
 //!   allowlist of the calls parsing and copying into already-open descriptors make —
-//!   read/pread/write/copy_file_range/lseek/ftruncate/fstat, memory management, exit,
+//!   read/pread/write/copy_file_range/lseek/ftruncate/fstat (and `newfstatat`/`statx`
+//!   only with `AT_EMPTY_PATH`), memory management, exit,
 //!   futex, getrandom, sleeping, signal return. Everything else — `open`/`openat`, `execve`, `socket`,
 //!   `ptrace`, `fork`/`clone`, `kill`, `linkat`, `stat` by path — fails with `EPERM`, so a
 //!   stray open after confinement is an error the run reports (tests fail loudly), never a
@@ -20,6 +21,7 @@
 //! since then nothing would be confined. `--no-sandbox` skips all of it.
 
 use std::collections::BTreeMap;
+use std::os::fd::FromRawFd;
 
 /// Why confinement failed.
 #[derive(Debug, thiserror::Error)]
@@ -113,12 +115,37 @@ fn allowed() -> Vec<libc::c_long> {
     v
 }
 
+/// Calls that stat a descriptor when given `AT_EMPTY_PATH` (glibc implements `fstat` with
+/// `newfstatat(fd, "", …, AT_EMPTY_PATH)`, Rust's `File::metadata` uses `statx` the same
+/// way), with the index of their flags argument. Allowed only with that flag set, which
+/// keeps plain `stat`/`lstat` of a path out (flags 0); a caller that sets the flag *and*
+/// passes a path can still stat it relative to a descriptor — metadata, never contents.
+fn fd_stat_calls() -> [(libc::c_long, u8); 2] {
+    [(libc::SYS_newfstatat, 3), (libc::SYS_statx, 2)]
+}
+
+fn empty_path_rule(flags_arg: u8) -> Result<seccompiler::SeccompRule, SandboxError> {
+    use seccompiler::{SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
+    let flag = libc::AT_EMPTY_PATH as u64;
+    let cond = SeccompCondition::new(
+        flags_arg,
+        SeccompCmpArgLen::Dword,
+        SeccompCmpOp::MaskedEq(flag),
+        flag,
+    )
+    .map_err(SandboxError::Filter)?;
+    SeccompRule::new(vec![cond]).map_err(SandboxError::Filter)
+}
+
 fn load_seccomp() -> Result<(), SandboxError> {
     use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
     let arch = TargetArch::try_from(std::env::consts::ARCH)
         .map_err(|_| SandboxError::Arch(std::env::consts::ARCH))?;
-    let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
+    let mut rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
         allowed().into_iter().map(|n| (n, Vec::new())).collect();
+    for (call, flags_arg) in fd_stat_calls() {
+        rules.insert(call, vec![empty_path_rule(flags_arg)?]);
+    }
     let filter = SeccompFilter::new(
         rules,
         SeccompAction::Errno(libc::EPERM as u32),
@@ -151,8 +178,17 @@ pub fn probe() -> Vec<String> {
         Some(libc::EPERM) => format!("denied ({e})"),
         _ => format!("ALLOWED (reached the kernel: {e})"),
     };
+    // What must keep working: the metadata of an open descriptor (stderr's), through
+    // Rust's `File::metadata` (statx, else fstat).
+    // SAFETY: fd 2 stays open; ManuallyDrop keeps the File from closing it.
+    let stderr = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(2) });
+    let fstat = match stderr.metadata() {
+        Ok(_) => "works".to_owned(),
+        Err(e) => format!("FAILS ({e})"),
+    };
     vec![
         format!("open /etc/passwd: {open}"),
         format!("execve: {exec}"),
+        format!("fstat of an open file: {fstat}"),
     ]
 }

@@ -99,8 +99,11 @@ where
             for line in &lines {
                 say::raw_err(line);
             }
-            if lines.iter().any(|l| l.contains("ALLOWED")) {
-                bail!("sandbox self-test: not everything was denied");
+            if lines
+                .iter()
+                .any(|l| l.contains("ALLOWED") || l.contains("FAILS"))
+            {
+                bail!("sandbox self-test: not everything was denied, or an fstat failed");
             }
             return anyhow::Ok(());
         }

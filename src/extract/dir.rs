@@ -118,7 +118,7 @@ impl OutputDir {
                 created: std::mem::take(&mut created.0),
                 armed: true,
             },
-            unnamed: true,
+            unnamed: can_link_unnamed(),
         })
     }
 
@@ -315,6 +315,15 @@ impl Drop for CreatedDirs {
             let _ = std::fs::remove_dir(d);
         }
     }
+}
+
+/// Whether an unnamed file can be given a name later: with `AT_EMPTY_PATH` (root's
+/// `CAP_DAC_READ_SEARCH`, or any user since Linux 6.10) or through `/proc/self/fd`. If
+/// neither may work, the named `.partial` scheme is used from the start.
+fn can_link_unnamed() -> bool {
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    root || Path::new("/proc/self/fd").is_dir()
 }
 
 /// `path` and its ancestors that do not exist yet, outermost first (what `create_dir_all`
