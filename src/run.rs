@@ -134,6 +134,12 @@ impl Staged {
         })
     }
 
+    /// The output directory's descriptor (a forked worker closes it: it needs only the
+    /// files).
+    pub fn dir_fd(&self) -> std::os::fd::RawFd {
+        self.dir.raw_fd()
+    }
+
     /// The final paths the files are meant to get.
     pub fn planned(&self) -> Planned {
         Planned {

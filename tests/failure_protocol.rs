@@ -476,3 +476,29 @@ fn the_sandbox_denies_open_and_exec_in_the_worker() {
     assert!(err.contains("open /etc/passwd: ALLOWED"), "{err}");
     assert!(err.contains("execve: ALLOWED"), "{err}");
 }
+
+#[test]
+fn the_worker_holds_neither_the_result_nor_the_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = existing_dir(tmp.path());
+    let result = tmp.path().join("result");
+    std::fs::write(&result, b"").unwrap();
+    let (mut child, worker, _err) = paused_boot(&dir, &[&format!("--output={}", result.display())]);
+    let fds: Vec<(String, PathBuf)> = std::fs::read_dir(format!("/proc/{worker}/fd"))
+        .unwrap()
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let target = std::fs::read_link(e.path()).ok()?;
+            Some((e.file_name().to_string_lossy().into_owned(), target))
+        })
+        .collect();
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+    assert!(!fds.iter().any(|(n, _)| n == "1"), "stdout open: {fds:?}");
+    assert!(!fds.iter().any(|(_, t)| t == &result), "{fds:?}");
+    assert!(!fds.iter().any(|(_, t)| t == &dir), "{fds:?}");
+    assert!(
+        fds.iter().any(|(_, t)| t.starts_with(&dir)),
+        "the unnamed output files are there: {fds:?}"
+    );
+}

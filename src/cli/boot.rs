@@ -110,7 +110,7 @@ pub fn run(
     let verbose = c.verbose;
     match outputs {
         None => {
-            worker::run(c, cap, || {
+            worker::run(c, cap, &[], || {
                 let set = disks.into_set()?;
                 let mut warnings = Vec::new();
                 let x = extract(&set, req, None, &mut warnings)
@@ -126,8 +126,10 @@ pub fn run(
             Ok(())
         }
         Some(mut out) => {
+            let mut hide = vec![libc::STDOUT_FILENO, out.staged.dir_fd()];
+            hide.extend(out.sink.raw_fd());
             let target = out.staged.target();
-            let report = worker::run(c, cap, move || {
+            let report = worker::run(c, cap, &hide, move || {
                 let set = disks.into_set()?;
                 let mut warnings = Vec::new();
                 let x = extract(&set, req, Some(target), &mut warnings)

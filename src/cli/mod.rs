@@ -63,7 +63,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Runs `work` in the confined worker; it prints its own output.
 fn in_worker(c: &Confinement, work: impl FnOnce() -> anyhow::Result<()>) -> anyhow::Result<()> {
-    worker::run(c, worker_report_cap(0), || work().map(|()| Vec::new()))?;
+    worker::run(c, worker_report_cap(0), &[], || work().map(|()| Vec::new()))?;
     Ok(())
 }
 

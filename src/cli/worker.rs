@@ -16,7 +16,7 @@ use anyhow::{anyhow, bail, Context};
 use domuloader::privdrop::{drop_to, Identity};
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 /// How the worker is confined.
 pub struct Confinement {
@@ -40,7 +40,10 @@ impl std::fmt::Display for AlreadyReported {
 impl std::error::Error for AlreadyReported {}
 
 /// Runs `work` in a confined worker and returns its report (at most `report_cap` bytes).
-pub fn run<F>(c: &Confinement, report_cap: u64, work: F) -> anyhow::Result<Vec<u8>>
+/// The worker closes `hide` first: descriptors it must not write (the result destination,
+/// the output directory, stdout when the parent writes the result there), so even a
+/// compromised parser cannot forge the result the toolstack reads.
+pub fn run<F>(c: &Confinement, report_cap: u64, hide: &[RawFd], work: F) -> anyhow::Result<Vec<u8>>
 where
     F: FnOnce() -> anyhow::Result<Vec<u8>>,
 {
@@ -54,6 +57,11 @@ where
         -1 => Err(std::io::Error::last_os_error()).context("fork"),
         0 => {
             drop(read_end);
+            for &fd in hide {
+                // SAFETY: closing inherited descriptors the worker never uses; the
+                // parent's copies stay open.
+                unsafe { libc::close(fd) };
+            }
             child(c, parent, write_end, work)
         }
         pid => {

@@ -133,6 +133,11 @@ impl OutputDir {
         &self.path
     }
 
+    /// The directory's descriptor (for a forked worker to close: it needs only the files).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.cleanup.dir)
+    }
+
     /// Creates a new, empty file for writing: unnamed (`O_TMPFILE`) where the filesystem
     /// supports it, else `.PREFIX.XXXXXX.partial`.
     pub fn create(&mut self, prefix: &str) -> Result<OutputFile, ExtractError> {

@@ -91,6 +91,11 @@ impl ResultSink {
         })
     }
 
+    /// The open destination's descriptor; `None` for standard output.
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.file.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)
+    }
+
     fn dest_name(&self) -> String {
         match &self.path {
             Some(p) => p.display().to_string(),
