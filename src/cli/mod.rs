@@ -83,6 +83,10 @@ fn isconfig(args: &Args, c: &Confinement, entry: Option<&EntrySpec>) -> anyhow::
         .as_deref()
         .context("--isconfig needs a config file (PHYSDISK)")?;
     menu::check_format(args)?;
+    // Opening a FIFO would block: only a regular file is a config file.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        anyhow::bail!("{}: not a regular file", path.display());
+    }
     let file = std::fs::File::open(path).with_context(|| path.display().to_string())?;
     in_worker(c, || menu::isconfig(args, entry, file, path))
 }
