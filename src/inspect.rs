@@ -179,10 +179,18 @@ impl std::fmt::Display for Report {
                 Some(i) => (i.fs_type.as_str(), i.uuid.as_str(), i.label.as_str()),
                 None => ("-", "-", p.filesystem_error.as_deref().unwrap_or("")),
             };
+            // Guest bytes: a label or message with a newline must not forge a line.
+            let esc = crate::term::escape;
             writeln!(
                 f,
                 "{:>3} {:>14} {:>14} {:<36} {:<6} {:<36} {}",
-                p.number, p.start, p.size, p.part_type, fs_type, uuid, label
+                p.number,
+                p.start,
+                p.size,
+                esc(&p.part_type),
+                esc(fs_type),
+                esc(uuid),
+                esc(label)
             )?;
         }
         if !self.volumes.is_empty() {

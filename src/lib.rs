@@ -18,6 +18,9 @@ pub mod limits;
 pub mod output;
 pub mod partition;
 pub mod privdrop;
+pub mod run;
+pub mod sandbox;
+pub mod term;
 #[cfg(test)]
 mod testutil;
 pub mod volume;

@@ -238,3 +238,23 @@ pub const BTRFS_MAX_SEGMENT_SCAN: usize = 1 << 16;
 /// default subvolume has none (Fedora: root in `root`). Real installs have a handful; SUSE's
 /// snapper keeps dozens of snapshots, which are searched last.
 pub const BTRFS_MAX_ROOT_CANDIDATES: usize = 64;
+/// Bytes of the confined worker's report (JSON: the chosen files' names, the command line,
+/// warnings) beyond the arguments the caller passed (`--args`, `--extra_args`,
+/// `--default_args`), which are counted on top (see [`worker_report_cap`]): the cap must
+/// never refuse what the caller itself asked for, only a runaway report. Guest-derived
+/// parts are small (a menu entry ≤ [`MAX_MENU_ENTRY_BYTES`], paths ≤ [`MAX_PATH`],
+/// a few warnings), 1 MiB covers them many times over with JSON escaping.
+pub const WORKER_REPORT_BASE: u64 = 1024 * 1024;
+
+/// The most the parent reads of the worker's report: [`WORKER_REPORT_BASE`] plus six times
+/// the caller's own argument bytes (JSON escapes a control byte as `\u00XX`, six bytes).
+pub const fn worker_report_cap(caller_arg_bytes: u64) -> u64 {
+    WORKER_REPORT_BASE.saturating_add(caller_arg_bytes.saturating_mul(6))
+}
+
+/// Lookups (one directory search each) made to resolve one guest path. Our filesystems
+/// are asked for whole paths, so every prefix is walked from its filesystem's root and the
+/// work grows with the square of the depth: a 2 000-component path through a directory
+/// hard-link loop took ~10 s. 2^15 allows a 255-component-deep path (real boot paths
+/// have 2–5) with symlinks on top, and ends such a loop in a fraction of a second.
+pub const MAX_LOOKUPS_PER_RESOLUTION: u64 = 1 << 15;

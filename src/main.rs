@@ -1,47 +1,94 @@
 //! The `domuloader` command: argument parsing and error reporting only; all work is in
 //! the library.
+//!
+//! Whatever happens, the run ends with exit 0 (success, `--help`, `--version`) or exit 1
+//! and one line on stderr: a usage error, a failure, a signal, even a panic (a hook prints
+//! one line; the unwind runs the cleanup). And whatever happens, a FIFO named by
+//! `--output` is opened once, so xend never waits forever for a result.
 
 mod cli;
 
 use clap::Parser;
 use cli::args::Args;
+use cli::say;
+use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Help and version print and exit 0; any other usage error is one line and exit 1, like
-/// every other failure (callers treat any non-zero exit as failure).
-fn parse_args() -> Result<Args, ExitCode> {
-    use clap::error::ErrorKind;
-    Args::try_parse().map_err(|e| match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            ExitCode::SUCCESS
-        }
-        _ => {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            eprintln!("domuloader: {}", first.trim_start_matches("error: "));
-            ExitCode::FAILURE
-        }
-    })
+fn main() -> ExitCode {
+    cli::signals::install();
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".to_owned());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        say::err(&format!("internal error: {msg}{at}"));
+    }));
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    // Test hook, in debug builds only: a panic through the real binary.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("DOMULOADER_TEST_PANIC").is_some() {
+        let _ = std::panic::catch_unwind(|| panic!("test panic\x1b[2J"));
+        domuloader::output::sink::release(output_arg(&argv).as_deref());
+        return ExitCode::FAILURE;
+    }
+    let ok = std::panic::catch_unwind(|| run(&argv)).unwrap_or(false);
+    if ok {
+        return ExitCode::SUCCESS;
+    }
+    domuloader::output::sink::release(output_arg(&argv).as_deref());
+    ExitCode::FAILURE
 }
 
-fn main() -> ExitCode {
-    // A file-size limit (RLIMIT_FSIZE) must fail the write like a full disk, with a clean
-    // error and cleanup, rather than kill us with SIGXFSZ halfway through a copy.
-    // SAFETY: setting a signal to SIG_IGN before any thread exists.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-    }
-    let args = match parse_args() {
+/// Parses and runs; false on any failure (already reported in one line).
+fn run(argv: &[OsString]) -> bool {
+    use clap::error::ErrorKind;
+    let args = match Args::try_parse_from(argv) {
         Ok(a) => a,
-        Err(code) => return code,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            let _ = say::out(e.to_string().as_bytes());
+            return true;
+        }
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            say::err(first.trim_start_matches("error: "));
+            return false;
+        }
     };
     match cli::run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<cli::runas::AlreadyReported>().is_some() => ExitCode::FAILURE,
+        Ok(()) => true,
         Err(e) => {
-            eprintln!("domuloader: {e:#}");
-            ExitCode::FAILURE
+            if let Some(sig) = cli::signals::pending() {
+                say::err(&cli::signals::Interrupted(sig).to_string());
+            } else if e.downcast_ref::<cli::worker::AlreadyReported>().is_none() {
+                say::err(&say::one_line(&e));
+            }
+            false
         }
     }
+}
+
+/// `--output`'s value, read from argv without clap (which may just have refused argv).
+fn output_arg(argv: &[OsString]) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut it = argv.iter().skip(1);
+    let mut found = None;
+    while let Some(a) = it.next() {
+        let b = a.as_bytes();
+        if b == b"--" {
+            break;
+        } else if b == b"--output" {
+            found = it.next().map(PathBuf::from);
+        } else if let Some(v) = b.strip_prefix(b"--output=") {
+            found = Some(PathBuf::from(std::ffi::OsStr::from_bytes(v)));
+        }
+    }
+    found
 }

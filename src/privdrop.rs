@@ -33,13 +33,13 @@ pub enum PrivDropError {
     BadUser(String),
     #[error("unknown --runas user {0:?}")]
     UnknownUser(String),
-    #[error("cannot look up user {user:?}: {source}")]
+    #[error("cannot look up user {user:?}")]
     Lookup { user: String, source: io::Error },
     #[error("refusing to run as {0} 0 (root): that would restrict nothing")]
     RootTarget(&'static str),
     #[error("not running as root: cannot switch from uid {from} to uid {to}")]
     NotRoot { from: u32, to: u32 },
-    #[error("{call} failed: {source}")]
+    #[error("{call} failed")]
     Syscall {
         call: &'static str,
         source: io::Error,

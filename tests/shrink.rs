@@ -25,6 +25,18 @@ fn selection() -> (tempfile::TempDir, PathBuf, DiskSet, boot::Selection) {
     (tmp, img, set, sel)
 }
 
+/// An error with its causes, as the command line prints it (each error names its cause
+/// only through `source()`).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        text.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    text
+}
+
 /// Cuts the image in the middle of partition 1, as another process truncating it would.
 fn cut(img: &Path) {
     std::fs::OpenOptions::new()
@@ -49,7 +61,7 @@ fn zero_copy_path_reports_the_shrunk_disk() {
         .unwrap();
     cut(&img);
     let err = copy_segments(&mut out, src.as_mut(), sel.kernel.stat.size, 1 << 30).unwrap_err();
-    let text = err.to_string();
+    let text = chain(&err);
     assert!(
         text.contains("shorter") || text.contains("shrank"),
         "{text}"
@@ -64,7 +76,7 @@ fn streamed_path_reports_the_shrunk_disk() {
     let mut reader = sel.kernel.open().unwrap();
     cut(&img);
     let err = copy_capped(&mut out, &mut reader, sel.kernel.stat.size, 1 << 30).unwrap_err();
-    assert!(err.to_string().contains("shrank"), "{err}");
+    assert!(chain(&err).contains("shrank"), "{err}");
 }
 
 #[test]

@@ -42,6 +42,26 @@ pub struct Args {
     #[arg(long, value_name = "CMDLINE", allow_hyphen_values = true)]
     pub args: Option<String>,
 
+    /// Kernel arguments used when the menu entry has none of its own (XenServer's xapi).
+    #[arg(
+        long = "default_args",
+        value_name = "CMDLINE",
+        allow_hyphen_values = true
+    )]
+    pub default_args: Option<String>,
+
+    /// More kernel arguments, appended after --args (XenServer's xapi).
+    #[arg(
+        long = "extra_args",
+        value_name = "CMDLINE",
+        allow_hyphen_values = true
+    )]
+    pub extra_args: Option<String>,
+
+    /// The VM's UUID (XenServer's xapi passes it); accepted and ignored.
+    #[arg(long = "vm", value_name = "UUID")]
+    pub vm: Option<String>,
+
     /// Where the result goes: a file or FIFO (opened without O_CREAT when it exists); `-` or
     /// absent for stdout.
     #[arg(long, value_name = "PATH")]
@@ -72,6 +92,16 @@ pub struct Args {
     /// After opening every input and output, drop to this uid (or user name).
     #[arg(long, value_name = "UID")]
     pub runas: Option<String>,
+
+    /// Parse the guest without the seccomp/Landlock sandbox (for debugging; see README's
+    /// security model).
+    #[arg(long = "no-sandbox")]
+    pub no_sandbox: bool,
+
+    /// Test hook: after confining the worker, try to open a file and exec a program, print
+    /// whether each was denied, and exit.
+    #[arg(long = "sandbox-selftest", hide = true)]
+    pub sandbox_selftest: bool,
 
     /// Resolve and check everything, but copy nothing and print no result.
     #[arg(
@@ -169,6 +199,18 @@ mod tests {
         assert_eq!(a.output_format.as_deref(), Some("simple0"));
         assert_eq!(a.disk, Some(PathBuf::from("/dev/vg/guest")));
         assert_eq!(a.args.as_deref(), Some("root=/dev/xvda2 ro"));
+    }
+
+    #[test]
+    fn xapi_options_parse() {
+        let a = parse(&[
+            "--default_args=ro quiet",
+            "--extra_args=-- console=hvc0",
+            "--vm=0b1c2d3e-0000-4000-8000-000000000000",
+            "d",
+        ]);
+        assert_eq!(a.default_args.as_deref(), Some("ro quiet"));
+        assert_eq!(a.extra_args.as_deref(), Some("-- console=hvc0"));
     }
 
     #[test]

@@ -1,225 +1,186 @@
-//! The boot itself: choose the files, copy them into the output directory under the size
-//! cap, and write the result once, only when everything succeeded.
-//!
-//! Split in two so that `--runas` can run the first half in an unprivileged child:
-//! [`Outputs::open`] (privileged: directory, both output files, result sink) and
-//! [`extract`] (guest parsing and copying into the already open files) and
-//! [`Outputs::finish`] (renames, result, commit).
+//! A boot from the command line: argv mapped to the library's [`BootRequest`], the
+//! library's steps ([`domuloader::run`]) split between the parent (outputs, result) and the
+//! confined worker (parsing, copying), and the result written in the chosen format.
 
 use super::args::Args;
+use super::disks::OpenDisks;
+use super::say;
+use super::worker::{self, Confinement};
 use anyhow::Context;
-use domuloader::boot::{self, Request, Selection};
+use domuloader::boot::Request;
 use domuloader::entry::EntrySpec;
-use domuloader::extract::{copy_capped, copy_segments, OutputDir, OutputFile};
-use domuloader::guest::diskset::DiskSet;
-use domuloader::guest::resolve::Resolved;
 use domuloader::guest::spec::DeviceSpec;
-use domuloader::limits::DEFAULT_MAX_FILE_SIZE;
+use domuloader::limits::{worker_report_cap, DEFAULT_MAX_FILE_SIZE};
 use domuloader::output::sink::ResultSink;
-use domuloader::output::{render, BootResult, Format};
-use serde::{Deserialize, Serialize};
-use std::io::Read;
+use domuloader::output::{render, Format};
+use domuloader::run::{extract, BootRequest, Extracted, Staged};
 
 /// What the caller asked for, as the library's request.
-pub fn request(args: &Args, entry: Option<EntrySpec>) -> anyhow::Result<Request> {
+pub fn request(args: &Args, entry: Option<EntrySpec>) -> anyhow::Result<BootRequest> {
     let root = args
         .root
         .as_deref()
         .map(DeviceSpec::parse_arg)
         .transpose()
         .context("--root")?;
-    Ok(Request {
-        entry,
-        kernel: args.kernel.as_ref().map(|k| k.as_bytes().to_vec()),
-        ramdisk: args.ramdisk.as_ref().map(|k| k.as_bytes().to_vec()),
-        root,
-        entry_text: args.entry.clone(),
+    let format: Format = args.output_format.as_deref().unwrap_or("sxp").parse()?;
+    let extra: Vec<&str> = [args.args.as_deref(), args.extra_args.as_deref()]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .collect();
+    Ok(BootRequest {
+        select: Request {
+            entry,
+            kernel: args.kernel.as_ref().map(|k| k.as_bytes().to_vec()),
+            ramdisk: args.ramdisk.as_ref().map(|k| k.as_bytes().to_vec()),
+            root,
+            entry_text: args.entry.clone(),
+        },
+        args: (!extra.is_empty()).then(|| extra.join(" ")),
+        default_args: args.default_args.clone(),
+        max_size: args.max_size.unwrap_or(DEFAULT_MAX_FILE_SIZE),
+        format,
     })
 }
 
 /// Everything we write, opened before any guest byte is parsed. Dropping it without
 /// [`Outputs::finish`] removes every file it created.
 pub struct Outputs {
-    dir: OutputDir,
+    staged: Staged,
     sink: ResultSink,
-    format: Format,
-    pub kernel: OutputFile,
-    pub ramdisk: OutputFile,
-}
-
-/// What the extraction produced, besides the bytes in the output files.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Extracted {
-    pub has_ramdisk: bool,
-    pub cmdline: String,
-    /// domUloader's "Copy kernel … for booting" line, without the output file names.
-    pub kernel_from: String,
-    pub device: String,
 }
 
 impl Outputs {
     pub fn open(args: &Args) -> anyhow::Result<Outputs> {
-        let format: Format = args.output_format.as_deref().unwrap_or("sxp").parse()?;
-        let mut dir = OutputDir::prepare(args.output_directory.as_deref())?;
-        let kernel = dir.create("kernel")?;
-        let ramdisk = dir.create("ramdisk")?;
         let sink = ResultSink::open(args.output.as_deref())?;
-        Ok(Outputs {
-            dir,
-            sink,
-            format,
-            kernel,
-            ramdisk,
-        })
+        let staged = Staged::open(args.output_directory.as_deref())?;
+        Ok(Outputs { staged, sink })
     }
 
-    /// Renames the finished files into place, writes the result once, and keeps the files.
-    pub fn finish(mut self, args: &Args, x: &Extracted) -> anyhow::Result<()> {
-        let kernel = self.dir.finish(self.kernel)?;
-        let ramdisk = match x.has_ramdisk {
-            true => Some(self.dir.finish(self.ramdisk)?),
-            false => None, // never finished: commit removes it
-        };
-        let result = BootResult {
-            kernel: kernel.clone(),
-            ramdisk: ramdisk.clone(),
-            args: x.cmdline.clone(),
-        };
-        let bytes = render(&result, self.format)?;
+    /// Names the finished files, writes the result once, keeps the files; only then says
+    /// "Copy kernel … for booting".
+    pub fn finish(self, args: &Args, req: &BootRequest, x: &Extracted) -> anyhow::Result<()> {
+        let linked = self.staged.link(x)?;
+        let bytes = render(&linked.result, req.format)?;
+        super::signals::check()?;
+        self.sink.write(&bytes)?;
+        let result = linked.keep();
         if !args.quiet {
+            for w in &x.warnings {
+                say::err(&format!("warning: {w}"));
+            }
             let mut line = format!(
                 "Copy kernel {} from {} to {} for booting",
                 x.kernel_from,
                 x.device,
-                kernel.display()
+                result.kernel.display()
             );
-            if let Some(r) = &ramdisk {
+            if let Some(r) = &result.ramdisk {
                 line.push_str(&format!(" (ramdisk {})", r.display()));
             }
             announce(args, &line);
         }
-        self.sink.write(&bytes)?;
-        self.dir.commit();
         Ok(())
     }
 }
 
-/// Chooses the files and copies them into `files` (kernel, ramdisk); with no files
-/// (`--dryrun`) only reports what it would copy.
-pub fn extract(
-    args: &Args,
-    set: &DiskSet,
-    req: &Request,
-    files: Option<(&mut OutputFile, &mut OutputFile)>,
-) -> anyhow::Result<Extracted> {
-    let sel = boot::select(set, req)?;
-    if !args.quiet {
-        warn_used_filesystems(&sel);
-    }
-    let x = Extracted {
-        has_ramdisk: !sel.initrd.is_empty(),
-        cmdline: join_args(&sel.args, args.args.as_deref()),
-        kernel_from: sel.kernel.display(),
-        device: sel.device.clone(),
-    };
-    let Some((kernel, ramdisk)) = files else {
-        if !args.quiet {
-            eprintln!("domuloader: dry run: would copy {}", describe(&sel));
-        }
-        return Ok(x);
-    };
-    if args.verbose > 0 || args.debug {
-        eprintln!("domuloader: copying {}", describe(&sel));
-    }
-    let max = args.max_size.unwrap_or(DEFAULT_MAX_FILE_SIZE);
-    copy(kernel, "kernel", std::slice::from_ref(&sel.kernel), max)?;
-    copy(ramdisk, "ramdisk", &sel.initrd, max)?;
-    Ok(x)
-}
-
-/// Warnings (an unreplayed journal, …) of the filesystems the files come from, once each.
-fn warn_used_filesystems(sel: &Selection) {
-    let mut seen: Vec<String> = Vec::new();
-    for f in std::iter::once(&sel.kernel).chain(&sel.initrd) {
-        for w in f.mount.fs.warnings() {
-            if !seen.contains(w) {
-                eprintln!("domuloader: warning: {}: {w}", f.mount.source);
-                seen.push(w.clone());
-            }
-        }
-    }
-}
-
-/// The menu entry's own arguments, then the caller's (pygrub: `--args` is appended).
-fn join_args(own: &str, extra: Option<&str>) -> String {
-    match (own.trim(), extra.map(str::trim).filter(|e| !e.is_empty())) {
-        ("", None) => String::new(),
-        ("", Some(e)) => e.to_owned(),
-        (o, None) => o.to_owned(),
-        (o, Some(e)) => format!("{o} {e}"),
-    }
-}
-
-/// Copies `files` (several initrds are concatenated) into `out`, under the cap in total
-/// (the cap counts what `out` already holds). Zero-copy from the image where the
-/// filesystem maps the file onto the disk, else through a buffer.
-fn copy(out: &mut OutputFile, what: &str, files: &[Resolved], max: u64) -> anyhow::Result<()> {
-    for f in files {
-        let context = || format!("{what} {}", f.display());
-        let fs_path = &f.fs_path;
-        match f.mount.fs.segments(fs_path).with_context(context)? {
-            Some(mut src) => copy_segments(out, src.as_mut(), f.stat.size, max),
-            None => {
-                let mut reader: Box<dyn Read + '_> = f.open().with_context(context)?;
-                copy_capped(out, &mut reader, f.stat.size, max)
-            }
-        }
-        .with_context(context)?;
-    }
-    Ok(())
-}
-
-fn describe(sel: &Selection) -> String {
-    let initrds: Vec<String> = sel.initrd.iter().map(Resolved::display).collect();
-    let title = sel
-        .title
-        .as_deref()
-        .map(|t| format!(" (entry {t:?})"))
-        .unwrap_or_default();
-    let initrd = match initrds.is_empty() {
-        true => String::new(),
-        false => format!(" and initrd {}", initrds.join(" + ")),
-    };
-    format!(
-        "kernel {} from {}{initrd}{title}",
-        sel.kernel.display(),
-        sel.device
-    )
-}
-
 /// domUloader's console line goes to stdout, where xend's console shows it, unless the
-/// result itself goes to stdout; then to stderr, so it never mixes into the result.
+/// result itself goes to stdout; then to stderr, so it never mixes into the result. The
+/// result is already delivered: a console that cannot take the line changes nothing.
 fn announce(args: &Args, line: &str) {
     let result_on_stdout = args.output.as_deref().is_none_or(|p| p.as_os_str() == "-");
     if result_on_stdout {
-        eprintln!("{line}");
+        say::raw_err(line);
     } else {
-        println!("{line}");
+        let _ = say::out(format!("{}\n", domuloader::term::escape(line)).as_bytes());
     }
 }
 
-/// Runs everything in this process (no `--runas`).
+/// Runs the boot: the worker parses and copies, the parent commits.
 pub fn run(
     args: &Args,
-    set: &DiskSet,
-    req: &Request,
+    c: &Confinement,
+    disks: OpenDisks,
+    req: &BootRequest,
     outputs: Option<Outputs>,
 ) -> anyhow::Result<()> {
+    let cap = worker_report_cap(caller_arg_bytes(args));
+    let verbose = c.verbose;
     match outputs {
-        None => extract(args, set, req, None).map(|_| ()),
+        None => {
+            worker::run(c, cap, &[], || {
+                let set = disks.into_set()?;
+                let mut warnings = Vec::new();
+                let x = extract(&set, req, None, &mut warnings)
+                    .map_err(|e| with_warnings(e.into(), &warnings, verbose))?;
+                if !args.quiet {
+                    for w in &x.warnings {
+                        say::err(&format!("warning: {w}"));
+                    }
+                    say::err(&format!("dry run: would copy {}", x.description));
+                }
+                Ok(Vec::new())
+            })?;
+            Ok(())
+        }
         Some(mut out) => {
-            let x = extract(args, set, req, Some((&mut out.kernel, &mut out.ramdisk)))?;
-            out.finish(args, &x)
+            let mut hide = vec![libc::STDOUT_FILENO, out.staged.dir_fd()];
+            hide.extend(out.sink.raw_fd());
+            let target = out.staged.target();
+            let report = worker::run(c, cap, &hide, move || {
+                let set = disks.into_set()?;
+                let mut warnings = Vec::new();
+                let x = extract(&set, req, Some(target), &mut warnings)
+                    .map_err(|e| with_warnings(e.into(), &warnings, verbose))?;
+                if verbose {
+                    say::err(&format!("copied {}", x.description));
+                }
+                #[cfg(debug_assertions)]
+                pause_for_tests();
+                Ok(serde_json::to_vec(&x)?)
+            })?;
+            let x: Extracted =
+                serde_json::from_slice(&report).context("worker process sent a bad report")?;
+            out.finish(args, req, &x)
+        }
+    }
+}
+
+/// Warnings that came before an error are shown only under `-v`, so a failure is one line.
+fn with_warnings(e: anyhow::Error, warnings: &[String], verbose: bool) -> anyhow::Error {
+    if verbose {
+        for w in warnings {
+            say::err(&format!("warning: {w}"));
+        }
+    }
+    e
+}
+
+/// Bytes of the arguments the caller passed that can end up in the report.
+fn caller_arg_bytes(args: &Args) -> u64 {
+    [
+        &args.args,
+        &args.extra_args,
+        &args.default_args,
+        &args.entry,
+    ]
+    .iter()
+    .filter_map(|a| a.as_ref())
+    .map(|a| a.len() as u64)
+    .sum()
+}
+
+/// Test hook, in debug builds only: with `DOMULOADER_TEST_PAUSE` set, the worker says so
+/// on stderr once both files are copied (not yet named, no result written) and waits, so
+/// a test can signal or kill the run at exactly that point.
+#[cfg(debug_assertions)]
+fn pause_for_tests() {
+    if std::env::var_os("DOMULOADER_TEST_PAUSE").is_some() {
+        say::raw_err(&format!("test pause: worker {}", std::process::id()));
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
         }
     }
 }

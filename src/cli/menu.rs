@@ -1,6 +1,7 @@
 //! `-l/--list-entries` and `--isconfig`: the guest's boot menu, shown rather than booted.
 
 use super::args::Args;
+use super::say;
 use anyhow::{bail, Context};
 use domuloader::boot::menu::find_menu;
 use domuloader::config::{self, bls, list_pygrub_style, ConfigKind, Menu};
@@ -19,21 +20,30 @@ pub fn list(args: &Args, set: &DiskSet) -> anyhow::Result<()> {
 
 fn print_menu(args: &Args, menu: &Menu) -> anyhow::Result<()> {
     match args.output_format.as_deref() {
-        Some("json") => println!("{}", serde_json::to_string(menu)?),
-        None | Some("text") | Some("sxp") => print!("{}", list_pygrub_style(menu)),
+        Some("json") => say::out(format!("{}\n", serde_json::to_string(menu)?).as_bytes()),
+        None | Some("text") | Some("sxp") => say::out_text(&list_pygrub_style(menu)),
         Some(other) => bail!("--list-entries: unknown output format {other:?} (text or json)"),
     }
-    Ok(())
 }
 
-/// `--isconfig`: PHYSDISK is a config file; list it (`-l`) or print the entry `--entry`
-/// (or the default) would boot, without reading any disk.
-pub fn isconfig(args: &Args, entry: Option<&EntrySpec>) -> anyhow::Result<()> {
-    let path = args
-        .disk
-        .as_deref()
-        .context("--isconfig needs a config file (PHYSDISK)")?;
-    let menu = read_config(path)?;
+/// Refuses an `--output-format` the listing cannot print, before any worker starts.
+pub fn check_format(args: &Args) -> anyhow::Result<()> {
+    match args.output_format.as_deref() {
+        None | Some("json" | "text" | "sxp") => Ok(()),
+        Some(other) => bail!("--list-entries: unknown output format {other:?} (text or json)"),
+    }
+}
+
+/// `--isconfig`: PHYSDISK is a config file (opened by the caller, parsed here, in the
+/// worker); list it (`-l`) or print the entry `--entry` (or the default) would boot,
+/// without reading any disk.
+pub fn isconfig(
+    args: &Args,
+    entry: Option<&EntrySpec>,
+    file: std::fs::File,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let menu = read_config(file, path)?;
     if args.list_entries {
         return print_menu(args, &menu);
     }
@@ -56,11 +66,9 @@ pub fn isconfig(args: &Args, entry: Option<&EntrySpec>) -> anyhow::Result<()> {
     print_menu(args, &chosen)
 }
 
-fn read_config(path: &Path) -> anyhow::Result<Menu> {
+fn read_config(file: std::fs::File, path: &Path) -> anyhow::Result<Menu> {
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .with_context(|| path.display().to_string())?
-        .take(MAX_CONFIG_BYTES + 1)
+    file.take(MAX_CONFIG_BYTES + 1)
         .read_to_end(&mut bytes)
         .with_context(|| path.display().to_string())?;
     if bytes.len() as u64 > MAX_CONFIG_BYTES {

@@ -7,7 +7,7 @@ use super::{sys, ExtractError};
 use crate::disk::Disk;
 use crate::fs::{Segment, SegmentSource};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 
 /// Size of the reusable copy buffer: large enough that a syscall per chunk costs nothing
@@ -101,6 +101,7 @@ pub fn copy_segments(
         };
         done += len; // <= expected_size, checked above
     }
+    end_holes(out)?;
     match done == expected_size {
         true => Ok(done),
         false => Err(ExtractError::Shorter {
@@ -168,21 +169,26 @@ fn shrunk_disk(e: ExtractError, disk: &Disk, offset: u64) -> ExtractError {
     }
 }
 
-fn write_zeros(out: &mut OutputFile, mut len: u64) -> Result<(), ExtractError> {
-    let mut buf = take_buf(out);
-    buf.fill(0);
-    let mut res = Ok(());
-    while len > 0 {
-        let n = usize::try_from(len).map_or(buf.len(), |l| l.min(buf.len()));
-        if let Err(e) = out.file.write_all(buf.get(..n).unwrap_or_default()) {
-            res = Err(write_error(out, e));
-            break;
-        }
-        len -= n as u64;
-        out.written = out.written.saturating_add(n as u64);
-    }
-    out.buf = buf;
-    res
+/// A hole: the output's position moves on without writing, and [`end_holes`] gives the file
+/// its full length, so the hole stays a hole and costs nothing however large.
+fn write_zeros(out: &mut OutputFile, len: u64) -> Result<(), ExtractError> {
+    let step = i64::try_from(len).map_err(|_| ExtractError::BadRange {
+        file: out.path.clone(),
+        offset: out.written,
+        len,
+    })?;
+    out.file
+        .seek(SeekFrom::Current(step))
+        .map_err(|e| write_error(out, e))?;
+    out.written = out.written.saturating_add(len);
+    Ok(())
+}
+
+/// Sets the file's length to what was written, so a trailing hole is part of it.
+fn end_holes(out: &OutputFile) -> Result<(), ExtractError> {
+    out.file
+        .set_len(out.written)
+        .map_err(|e| write_error(out, e))
 }
 
 /// Why a stream copy stopped.
@@ -400,7 +406,8 @@ mod tests {
 
     fn setup() -> (tempfile::TempDir, OutputDir) {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = OutputDir::prepare(Some(tmp.path())).unwrap();
+        let mut dir = OutputDir::prepare(Some(tmp.path())).unwrap();
+        dir.use_named_partials();
         (tmp, dir)
     }
 

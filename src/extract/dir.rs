@@ -36,6 +36,8 @@ type Suffix = [u8; SUFFIX_LEN];
 pub struct OutputDir {
     path: PathBuf,
     cleanup: Cleanup,
+    /// Create files with `O_TMPFILE` (cleared when the filesystem lacks it).
+    unnamed: bool,
 }
 
 /// A file being written, still under its partial name. Finish it with the
@@ -50,7 +52,8 @@ pub struct OutputFile {
     pub(super) try_copy_file_range: bool,
     prefix: String,
     suffix: Suffix,
-    partial: CString,
+    /// The `.partial` name, or `None` for an unnamed (`O_TMPFILE`) file.
+    partial: Option<CString>,
 }
 
 impl std::fmt::Debug for OutputFile {
@@ -64,9 +67,21 @@ impl std::fmt::Debug for OutputFile {
 }
 
 impl OutputFile {
-    /// Where the data is being written (the partial name).
+    /// Where the data is being written: the partial name, or for an unnamed file the
+    /// name it is meant to get.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The final name this file is meant to get ([`OutputDir::finish`] picks another only
+    /// if someone took this one meanwhile).
+    pub fn planned_name(&self) -> String {
+        final_name(&self.prefix, &self.suffix)
+    }
+
+    /// True for an `O_TMPFILE` file, which has no name until finished.
+    pub fn is_unnamed(&self) -> bool {
+        self.partial.is_none()
     }
 
     /// Bytes written so far.
@@ -85,11 +100,14 @@ impl OutputDir {
             source,
         };
         let path = std::path::absolute(given).map_err(dir_err)?;
+        let missing = missing_ancestors(&path);
         std::fs::DirBuilder::new()
             .recursive(true)
             .mode(0o750)
             .create(&path)
             .map_err(dir_err)?;
+        // From here on, a failure removes the directories this run created.
+        let mut created = CreatedDirs(missing);
         let dir = open_dir(&path).map_err(dir_err)?;
         check_not_world_writable(&dir, &path)?;
         Ok(OutputDir {
@@ -97,9 +115,17 @@ impl OutputDir {
             cleanup: Cleanup {
                 dir: dir.into(),
                 entries: Vec::new(),
+                created: std::mem::take(&mut created.0),
                 armed: true,
             },
+            unnamed: can_link_unnamed(),
         })
+    }
+
+    /// Uses the named `.partial` scheme even where `O_TMPFILE` works (for tests of the
+    /// fallback).
+    pub fn use_named_partials(&mut self) {
+        self.unnamed = false;
     }
 
     /// The directory, absolute.
@@ -107,7 +133,13 @@ impl OutputDir {
         &self.path
     }
 
-    /// Creates a new, empty `.PREFIX.XXXXXX.partial` for writing.
+    /// The directory's descriptor (for a forked worker to close: it needs only the files).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.cleanup.dir)
+    }
+
+    /// Creates a new, empty file for writing: unnamed (`O_TMPFILE`) where the filesystem
+    /// supports it, else `.PREFIX.XXXXXX.partial`.
     pub fn create(&mut self, prefix: &str) -> Result<OutputFile, ExtractError> {
         check_prefix(prefix)?;
         for _ in 0..NAME_ATTEMPTS {
@@ -127,7 +159,11 @@ impl OutputDir {
         for _ in 0..NAME_ATTEMPTS {
             let name = final_name(&file.prefix, &suffix);
             let cname = sys::cstring(&name).map_err(|e| rename_error(&file, e))?;
-            match self.move_into_place(&file.partial, &cname) {
+            let placed = match &file.partial {
+                Some(partial) => self.move_into_place(partial, &cname),
+                None => self.link_unnamed(&file.file, &cname),
+            };
+            match placed {
                 Ok(()) => return Ok(self.path.join(name)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(rename_error(&file, e)),
@@ -154,20 +190,48 @@ impl OutputDir {
     }
 
     fn create_with_suffix(&mut self, prefix: &str, suffix: Suffix) -> io::Result<OutputFile> {
+        if self.unnamed {
+            match sys::create_unnamed(self.cleanup.dir.as_fd()) {
+                Ok(file) => return Ok(self.output_file(file, prefix, suffix, None)),
+                Err(e) if sys::unnamed_unsupported(&e) => self.unnamed = false,
+                Err(e) => return Err(e),
+            }
+        }
         let name = partial_name(prefix, &suffix);
         let partial = sys::cstring(&name)?;
         let file = sys::create_excl(self.cleanup.dir.as_fd(), &partial)?;
         self.cleanup.record(partial.clone(), false);
-        Ok(OutputFile {
+        Ok(self.output_file(file, prefix, suffix, Some(partial)))
+    }
+
+    fn output_file(
+        &self,
+        file: File,
+        prefix: &str,
+        suffix: Suffix,
+        partial: Option<CString>,
+    ) -> OutputFile {
+        let shown = match &partial {
+            Some(p) => p.to_string_lossy().into_owned(),
+            None => final_name(prefix, &suffix),
+        };
+        OutputFile {
             file,
-            path: self.path.join(name),
+            path: self.path.join(shown),
             written: 0,
             buf: Vec::new(),
             try_copy_file_range: true,
             prefix: prefix.to_owned(),
             suffix,
             partial,
-        })
+        }
+    }
+
+    /// Names an unnamed file; never replaces (`linkat` fails with `EEXIST`).
+    fn link_unnamed(&mut self, file: &File, name: &CStr) -> io::Result<()> {
+        sys::link_fd(file, self.cleanup.dir.as_fd(), name)?;
+        self.cleanup.record(name.to_owned(), true);
+        Ok(())
     }
 
     /// Renames without replacing; `link` + `unlink` where `RENAME_NOREPLACE` is missing.
@@ -218,6 +282,8 @@ struct Cleanup {
     dir: OwnedFd,
     /// (name, finished): finished names survive `commit`, partial ones do not.
     entries: Vec<(CString, bool)>,
+    /// Directories `prepare` created, outermost first: removed (if empty) on failure.
+    created: Vec<PathBuf>,
     armed: bool,
 }
 
@@ -239,7 +305,42 @@ impl Drop for Cleanup {
         for (name, _) in &self.entries {
             let _ = sys::unlink(self.dir.as_fd(), name);
         }
+        for d in self.created.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
     }
+}
+
+/// Directories created by a `prepare` that then failed: removed again, innermost first.
+struct CreatedDirs(Vec<PathBuf>);
+
+impl Drop for CreatedDirs {
+    fn drop(&mut self) {
+        for d in self.0.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+/// Whether an unnamed file can be given a name later: with `AT_EMPTY_PATH` (root's
+/// `CAP_DAC_READ_SEARCH`, or any user since Linux 6.10) or through `/proc/self/fd`. If
+/// neither may work, the named `.partial` scheme is used from the start.
+fn can_link_unnamed() -> bool {
+    // SAFETY: geteuid cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    root || Path::new("/proc/self/fd").is_dir()
+}
+
+/// `path` and its ancestors that do not exist yet, outermost first (what `create_dir_all`
+/// is about to create). Bounded by the path's own components.
+fn missing_ancestors(path: &Path) -> Vec<PathBuf> {
+    let mut missing: Vec<PathBuf> = path
+        .ancestors()
+        .take_while(|p| std::fs::symlink_metadata(p).is_err())
+        .map(Path::to_path_buf)
+        .collect();
+    missing.reverse();
+    missing
 }
 
 fn open_dir(path: &Path) -> io::Result<File> {
@@ -334,6 +435,13 @@ pub(super) mod tests {
         v
     }
 
+    /// An output directory using the named `.partial` scheme.
+    fn named(path: &Path) -> OutputDir {
+        let mut dir = OutputDir::prepare(Some(path)).unwrap();
+        dir.use_named_partials();
+        dir
+    }
+
     fn written(dir: &mut OutputDir, prefix: &str, data: &[u8]) -> PathBuf {
         let mut f = dir.create(prefix).unwrap();
         f.file.write_all(data).unwrap();
@@ -343,7 +451,7 @@ pub(super) mod tests {
     #[test]
     fn create_write_finish_commit() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut dir = OutputDir::prepare(Some(tmp.path())).unwrap();
+        let mut dir = named(tmp.path());
         let f = dir.create("kernel").unwrap();
         let name = f.path().file_name().unwrap().to_str().unwrap().to_owned();
         assert!(
@@ -366,9 +474,42 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn drop_without_commit_removes_everything() {
+    fn unnamed_files_appear_only_when_finished() {
         let tmp = tempfile::tempdir().unwrap();
         let mut dir = OutputDir::prepare(Some(tmp.path())).unwrap();
+        let mut f = dir.create("kernel").unwrap();
+        assert!(f.is_unnamed(), "O_TMPFILE works on the test filesystem");
+        f.file.write_all(b"K").unwrap();
+        assert!(
+            listing(tmp.path()).is_empty(),
+            "nothing visible while writing"
+        );
+        let planned = f.planned_name();
+        let k = dir.finish(f).unwrap();
+        assert_eq!(k, tmp.path().join(&planned));
+        let _unfinished = dir.create("ramdisk").unwrap();
+        assert_eq!(dir.commit(), vec![k.clone()]);
+        assert_eq!(listing(tmp.path()), vec![planned]);
+        assert_eq!(std::fs::read(k).unwrap(), b"K");
+    }
+
+    #[test]
+    fn created_directories_removed_on_failure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deep = tmp.path().join("a/b/c");
+        let mut dir = OutputDir::prepare(Some(&deep)).unwrap();
+        written(&mut dir, "kernel", b"K");
+        drop(dir);
+        assert!(listing(tmp.path()).is_empty(), "a/b/c removed again");
+        let dir = OutputDir::prepare(Some(&deep)).unwrap();
+        dir.commit();
+        assert!(deep.is_dir(), "kept on success");
+    }
+
+    #[test]
+    fn drop_without_commit_removes_everything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut dir = named(tmp.path());
         written(&mut dir, "kernel", b"K");
         let _partial = dir.create("ramdisk").unwrap();
         assert_eq!(listing(tmp.path()).len(), 2);
@@ -382,7 +523,7 @@ pub(super) mod tests {
         let target = tmp.path().join("target");
         let link = tmp.path().join(".kernel.AAAAAA.partial");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let mut dir = OutputDir::prepare(Some(tmp.path())).unwrap();
+        let mut dir = named(tmp.path());
         let e = dir.create_with_suffix("kernel", *b"AAAAAA").unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         assert!(!target.exists(), "symlink target must not be created");
@@ -400,7 +541,7 @@ pub(super) mod tests {
         std::fs::write(&target, b"precious").unwrap();
         let link = tmp.path().join("kernel.BBBBBB");
         std::os::unix::fs::symlink(&target, &link).unwrap();
-        let mut dir = OutputDir::prepare(Some(tmp.path())).unwrap();
+        let mut dir = named(tmp.path());
         let mut f = dir.create_with_suffix("kernel", *b"BBBBBB").unwrap();
         f.file.write_all(b"KERNEL").unwrap();
         let out = dir.finish(f).unwrap();
@@ -416,13 +557,14 @@ pub(super) mod tests {
     fn link_fallback_never_replaces() {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("kernel.CCCCCC"), b"other").unwrap();
-        let mut dir = OutputDir::prepare(Some(tmp.path())).unwrap();
+        let mut dir = named(tmp.path());
         let f = dir.create_with_suffix("kernel", *b"CCCCCC").unwrap();
         let taken = sys::cstring("kernel.CCCCCC").unwrap();
-        let e = dir.link_into_place(&f.partial, &taken).unwrap_err();
+        let partial = f.partial.clone().unwrap();
+        let e = dir.link_into_place(&partial, &taken).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
         let free = sys::cstring("kernel.DDDDDD").unwrap();
-        dir.link_into_place(&f.partial, &free).unwrap();
+        dir.link_into_place(&partial, &free).unwrap();
         assert_eq!(dir.commit(), vec![tmp.path().join("kernel.DDDDDD")]);
         assert_eq!(listing(tmp.path()), vec!["kernel.CCCCCC", "kernel.DDDDDD"]);
         assert_eq!(

@@ -24,6 +24,62 @@ pub fn create_excl(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<File> {
     Ok(unsafe { File::from_raw_fd(fd) })
 }
 
+/// An unnamed file in `dir` (`O_TMPFILE`), mode 0600, write-only: it has no name until
+/// [`link_fd`] gives it one, so if we die — even by SIGKILL — the kernel frees it and
+/// nothing is left in the directory.
+pub fn create_unnamed(dir: BorrowedFd<'_>) -> io::Result<File> {
+    let flags = libc::O_TMPFILE | libc::O_WRONLY | libc::O_CLOEXEC;
+    // SAFETY: "." is NUL-terminated; the mode argument is read because of O_TMPFILE.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c".".as_ptr(), flags, 0o600 as libc::c_uint) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a new descriptor nobody else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// True when `create_unnamed` failed because the kernel (< 3.11) or the filesystem lacks
+/// `O_TMPFILE`, so the named `.partial` scheme must be used.
+pub fn unnamed_unsupported(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL | libc::ENOENT)
+    )
+}
+
+/// Gives the unnamed file `file` the name `to` in `dir`; fails with `EEXIST`, never
+/// replaces. `AT_EMPTY_PATH` needs `CAP_DAC_READ_SEARCH` before Linux 6.10, so without it
+/// the file is linked through its `/proc/self/fd` entry instead.
+pub fn link_fd(file: &File, dir: BorrowedFd<'_>, to: &CStr) -> io::Result<()> {
+    // SAFETY: "" and `to` are NUL-terminated; AT_EMPTY_PATH makes the kernel use `file`.
+    let r = unsafe {
+        libc::linkat(
+            file.as_raw_fd(),
+            c"".as_ptr(),
+            dir.as_raw_fd(),
+            to.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        )
+    };
+    match check(r.into()) {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPERM)) => {
+            let proc = cstring(&format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+            // SAFETY: both names are NUL-terminated; the kernel only reads them.
+            let r = unsafe {
+                libc::linkat(
+                    libc::AT_FDCWD,
+                    proc.as_ptr(),
+                    dir.as_raw_fd(),
+                    to.as_ptr(),
+                    libc::AT_SYMLINK_FOLLOW,
+                )
+            };
+            check(r.into())
+        }
+        other => other,
+    }
+}
+
 /// `renameat2(RENAME_NOREPLACE)` within `dir`: fails with `EEXIST` instead of replacing.
 pub fn rename_noreplace(dir: BorrowedFd<'_>, from: &CStr, to: &CStr) -> io::Result<()> {
     let d = dir.as_raw_fd();

@@ -9,7 +9,7 @@
 
 use super::mounts::{display_components, join_components, Mount, MountTable};
 use crate::fs::{FileKind, FsError, Stat};
-use crate::limits::{MAX_PATH, MAX_SYMLINKS};
+use crate::limits::{MAX_LOOKUPS_PER_RESOLUTION, MAX_PATH, MAX_SYMLINKS};
 use std::collections::VecDeque;
 use std::io::Read;
 
@@ -28,6 +28,8 @@ pub enum ResolveError {
     TooManySymlinks { path: String },
     #[error("{path}: path or symlink target longer than {MAX_PATH} bytes")]
     TooLong { path: String },
+    #[error("{path}: resolving it takes more than {MAX_LOOKUPS_PER_RESOLUTION} directory lookups (a directory loop?)")]
+    TooMuchWork { path: String },
     #[error("{path}: larger than {cap} bytes")]
     TooLarge { path: String, cap: u64 },
     #[error("{path}: empty symlink target")]
@@ -144,6 +146,9 @@ pub fn walk(table: &MountTable, path: &[u8]) -> Result<Resolved, ResolveError> {
     let mut todo: VecDeque<Vec<u8>> = components(path).map(<[u8]>::to_vec).collect();
     let mut cur: Vec<Vec<u8>> = Vec::new();
     let mut links = 0u32;
+    // Each stat walks the prefix from its filesystem's root: the work is the sum of the
+    // prefix depths, bounded here, not only the path's length.
+    let mut lookups = 0u64;
     while let Some(c) = todo.pop_front() {
         match c.as_slice() {
             b"." => continue,
@@ -154,6 +159,12 @@ pub fn walk(table: &MountTable, path: &[u8]) -> Result<Resolved, ResolveError> {
             _ => {}
         }
         cur.push(c);
+        lookups = lookups.saturating_add(cur.len() as u64);
+        if lookups > MAX_LOOKUPS_PER_RESOLUTION {
+            return Err(ResolveError::TooMuchWork {
+                path: display_components(cur.get(..8).unwrap_or(&cur)) + "/…",
+            });
+        }
         let stat = stat_at(table, &cur)?;
         match stat.kind {
             FileKind::Symlink => {
@@ -232,7 +243,8 @@ fn read_link_at(table: &MountTable, path: &[Vec<u8>]) -> Result<Vec<u8>, Resolve
             path: display_components(path),
         });
     }
-    if target.len() > MAX_PATH {
+    // Linux stores at most PATH_MAX - 1 bytes in a symlink (the NUL takes the last one).
+    if target.len() >= MAX_PATH {
         return Err(ResolveError::TooLong {
             path: display_components(path),
         });

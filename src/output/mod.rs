@@ -102,12 +102,12 @@ pub enum OutputError {
     LeadingSpace { field: &'static str },
     #[error("{field} path is not valid UTF-8, which the json result format cannot carry")]
     NotUtf8 { field: &'static str },
-    #[error("cannot open result file {path}: {source}")]
+    #[error("cannot open result file {path}")]
     Open {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write result to {dest}: {source}")]
+    #[error("cannot write result to {dest}")]
     Write {
         /// The path, or `stdout`.
         dest: String,

@@ -3,8 +3,9 @@
 //! - No destination, or `-`: standard output.
 //! - An existing path is opened `O_WRONLY` without `O_CREAT`, following symlinks (the path is
 //!   the caller's choice, not the guest's): xend's FIFO, libxl's pre-created file, a device.
-//!   `O_TRUNC` empties a regular file (FIFOs and devices ignore it), so old content never
-//!   trails a shorter result.
+//!   It is not truncated when opened: a failed run leaves a previous result as it was. A
+//!   regular file is emptied (`ftruncate`) only when the result is written, so old content
+//!   never trails a shorter result.
 //! - A missing path is created `O_CREAT|O_EXCL`, mode 0600; a planted dangling symlink there
 //!   makes that fail instead of creating its target.
 //! - A file descriptor is passed as `/dev/fd/N`. SUSE's domUloader also took a bare number
@@ -34,6 +35,27 @@ pub struct ResultSink {
     created: bool,
 }
 
+/// Set once this process opened a result destination: until then, a failure must still
+/// release a waiting reader (see [`release`]).
+static OPENED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For a run that fails before it opened its result destination (a usage error, a bad
+/// option value): opens `dest` if it is an existing FIFO and closes it again, so a reader
+/// blocked on it (xend) gets the empty result that means failure instead of waiting
+/// forever. Nothing is created or written.
+pub fn release(dest: Option<&Path>) {
+    use std::os::unix::fs::FileTypeExt;
+    if OPENED.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let Some(path) = dest.filter(|p| p.as_os_str() != "-") else {
+        return;
+    };
+    if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo()) {
+        drop(open_existing(path));
+    }
+}
+
 impl ResultSink {
     /// Opens `dest` (`None` or `-` = standard output) without writing anything.
     pub fn open(dest: Option<&Path>) -> Result<ResultSink, OutputError> {
@@ -44,6 +66,7 @@ impl ResultSink {
                 created: false,
             });
         };
+        OPENED.store(true, std::sync::atomic::Ordering::Relaxed);
         let (file, created) = open_path(path).map_err(|source| OutputError::Open {
             path: path.to_owned(),
             source,
@@ -66,6 +89,11 @@ impl ResultSink {
             dest: self.dest_name(),
             source,
         })
+    }
+
+    /// The open destination's descriptor; `None` for standard output.
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.file.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)
     }
 
     fn dest_name(&self) -> String {
@@ -113,7 +141,6 @@ fn open_path(path: &Path) -> io::Result<(File, bool)> {
 fn open_existing(path: &Path) -> io::Result<File> {
     OpenOptions::new()
         .write(true)
-        .truncate(true)
         .custom_flags(libc::O_NOCTTY | libc::O_CLOEXEC)
         .open(path)
 }
@@ -134,6 +161,9 @@ fn write_stdout(bytes: &[u8]) -> io::Result<()> {
 }
 
 fn write_file(mut file: File, bytes: &[u8]) -> io::Result<()> {
+    if file.metadata()?.is_file() {
+        file.set_len(0)?;
+    }
     file.write_all(bytes)?;
     close(file)
 }
@@ -198,6 +228,15 @@ mod tests {
         assert_eq!(std::fs::read(&out).unwrap(), b"kernel /k\0\0");
         let mode = std::fs::metadata(&out).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o640, "existing file keeps its mode");
+    }
+
+    #[test]
+    fn existing_file_is_kept_until_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("bootloader.7.out");
+        std::fs::write(&out, b"previous result").unwrap();
+        drop(ResultSink::open(Some(&out)).unwrap());
+        assert_eq!(std::fs::read(&out).unwrap(), b"previous result");
     }
 
     #[test]
