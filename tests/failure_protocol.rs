@@ -467,6 +467,8 @@ fn the_sandbox_denies_open_and_exec_in_the_worker() {
     assert!(err.contains("open /etc/passwd: denied"), "{err}");
     assert!(err.contains("execve: denied"), "{err}");
     assert!(err.contains("fstat of an open file: works"), "{err}");
+    assert!(err.contains("thread: works"), "{err}");
+    assert!(err.contains("fork: denied"), "{err}");
     // Without the sandbox the same probe is allowed to open: the test can fail.
     let o = bin()
         .args(["--no-sandbox", "--sandbox-selftest"])
@@ -475,6 +477,7 @@ fn the_sandbox_denies_open_and_exec_in_the_worker() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("open /etc/passwd: ALLOWED"), "{err}");
     assert!(err.contains("execve: ALLOWED"), "{err}");
+    assert!(err.contains("fork: ALLOWED"), "{err}");
 }
 
 #[test]

@@ -126,7 +126,8 @@ fn blkid_oracle() {
     for row in rows(&corpus) {
         let is_ext = matches!(row.ty.as_str(), "ext2" | "ext3" | "ext4");
         // End-of-device RAID signatures need the real size; the rest only the start.
-        let full = is_ext || row.ty.ends_with("raid_member") || row.ty == "xfs" || row.ty == "btrfs";
+        let full =
+            is_ext || row.ty.ends_with("raid_member") || row.ty == "xfs" || row.ty == "btrfs";
         let img = unpack(
             &corpus.join("blkid").join(&row.file),
             if full { u64::MAX } else { PREFIX },

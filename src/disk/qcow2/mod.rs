@@ -273,12 +273,22 @@ impl Qcow2 {
         };
         let per = jobs.len().div_ceil(limits::QCOW2_INFLATE_THREADS);
         let done: Vec<_> = std::thread::scope(|s| {
+            // A thread the sandbox (or a resource limit) refuses is no error: that part is
+            // inflated here instead, as `spawn` would otherwise panic.
+            let mut all = Vec::new();
             let workers: Vec<_> = jobs
                 .chunks(per)
                 .skip(1)
-                .map(|part| s.spawn(move || inflate(part)))
+                .filter_map(|part| {
+                    let spawned =
+                        std::thread::Builder::new().spawn_scoped(s, move || inflate(part));
+                    if spawned.is_err() {
+                        all.extend(inflate(part));
+                    }
+                    spawned.ok()
+                })
                 .collect();
-            let mut all = inflate(jobs.chunks(per).next().unwrap_or_default());
+            all.extend(inflate(jobs.chunks(per).next().unwrap_or_default()));
             for w in workers {
                 all.extend(w.join().unwrap_or_default());
             }
