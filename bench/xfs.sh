@@ -2,7 +2,7 @@
 # bench/xfs.sh [OUTDIR]     (default OUTDIR: bench/out/xfs, git-ignored)
 #
 # Kernel + initrd from an XFS partition (issue 12): a 1.1 GiB GPT disk whose p1 is a 1 GiB
-# XFS (mkfs.xfs defaults, populated by a protofile: no root, no mount) holding a 14 MiB
+# XFS (mkfs.xfs defaults, populated through a loop mount: run as root) holding a 14 MiB
 # kernel and a 256 MiB initrd of seeded pseudo-random bytes. hyperfine times, side by side
 # with a warm page cache, the `cp` floor (the same two files from OUTDIR/plain into a fresh
 # directory) and `domuloader --entry=xvda1:/vmlinuz-bench,/initrd.img-bench`; both outputs
@@ -28,10 +28,13 @@ for name, mib, seed in [("vmlinuz-bench", 14, 1), ("initrd.img-bench", 256, 2)]:
         for _ in range(mib):
             f.write(rng.randbytes(1 << 20))
 PY
-  printf '/dev/null\n0 0\nd--755 0 0\nvmlinuz-bench ---644 0 0 %s\ninitrd.img-bench ---644 0 0 %s\n$\n' \
-    "$OUT/plain/vmlinuz-bench" "$OUT/plain/initrd.img-bench" >"$OUT/proto"
+  # (Not mkfs.xfs -p: xfsprogs 6.1 writes a 256 MiB protofile file over the next AG's headers.)
   rm -f "$OUT/fs.img"; truncate -s 1G "$OUT/fs.img"
-  mkfs.xfs -q -f -p "$OUT/proto" "$OUT/fs.img"
+  mkfs.xfs -q -f "$OUT/fs.img"
+  mkdir -p "$OUT/mnt"
+  mount -o loop "$OUT/fs.img" "$OUT/mnt"
+  cp "$OUT/plain/vmlinuz-bench" "$OUT/plain/initrd.img-bench" "$OUT/mnt/"
+  umount "$OUT/mnt"
   rm -f "$OUT/disk.img"; truncate -s 1100M "$OUT/disk.img"
   printf 'label: gpt\nstart=2048, size=%d, type=0FC63DAF-8483-4772-8E79-3D47D8E69DE4\n' $((1024 * 2048)) \
     | sfdisk -q --no-reread --no-tell-kernel "$OUT/disk.img" >/dev/null

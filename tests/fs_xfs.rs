@@ -181,3 +181,27 @@ fn fixtures_cover_every_directory_and_fork_form() {
     let kernel = by_segments(fs.as_ref(), b"/boot/vmlinuz-5.14.0-70.13.1.el9_0.x86_64");
     assert_eq!(reflinked, kernel);
 }
+
+/// `--inspect` through the binary shows blkid's UUID and LABEL for every fixture.
+#[test]
+fn inspect_shows_blkid_identity() {
+    for &(name, _) in FIXTURES {
+        let img = common::fixture(&format!("{name}.img"));
+        let o = common::run_str(&["--inspect", "--output-format=json", img.to_str().unwrap()]);
+        assert!(
+            o.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let text = v.to_string();
+        for line in expected(name, "blkid").lines() {
+            let (k, val) = line.split_once('=').unwrap();
+            let key = k.to_lowercase();
+            assert!(
+                text.contains(&format!("\"{key}\":\"{val}\"")),
+                "{name}: {key}={val} not in {text}"
+            );
+        }
+    }
+}

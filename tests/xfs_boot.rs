@@ -135,3 +135,21 @@ fn inspect_names_the_xfs_boot_partition() {
         "{text}"
     );
 }
+
+/// A dirty log is not replayed: the boot goes on from the on-disk state, with one warning.
+#[test]
+fn dirty_log_boots_with_one_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = common::fixture("xfs-dirty.img");
+    let o = common::run_str(&[
+        &format!("--output-directory={}", tmp.path().display()),
+        "--entry=/boot/vmlinuz-5.14.0-70.13.1.el9_0.x86_64",
+        img.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings[0].contains("xfs log is dirty"), "{err}");
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 1);
+}
