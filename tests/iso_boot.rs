@@ -292,3 +292,20 @@ fn zisofs_files_are_refused_by_name() {
     );
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+/// The hybrid's entry from sector 0 is the whole-disk ISO again: scans (menus, root search,
+/// UUID= lookups) see each filesystem once; `xvda1:` still names it.
+#[test]
+fn hybrid_iso_filesystems_are_listed_once() {
+    use domuloader::guest::devname::DevName;
+    use domuloader::guest::diskset::DiskSet;
+    let img = common::fixture("iso-debian.iso");
+    let set = DiskSet::open(&[(img.as_path(), DevName::parse("xvda").unwrap())]).unwrap();
+    let numbers: Vec<u32> = set.filesystems().iter().map(|(r, _)| r.number).collect();
+    assert_eq!(numbers, vec![0, 2]);
+    let one = set.find_dev(&DevName::parse("xvda1").unwrap()).unwrap();
+    assert_eq!(
+        set.filesystem(one).unwrap().info().label,
+        "Debian 12.5.0 amd64 n"
+    );
+}
