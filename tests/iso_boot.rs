@@ -309,3 +309,29 @@ fn hybrid_iso_filesystems_are_listed_once() {
         "Debian 12.5.0 amd64 n"
     );
 }
+
+/// With an installed guest's disk before the ISO, the guest's menu boots; with the ISO
+/// first (or no other menu), Debian's Xen installer does.
+#[test]
+fn xen_installer_only_replaces_the_isos_own_menu() {
+    let iso = common::fixture("iso-debian.iso");
+    let guest = common::fixture("menu-grub2-index.img");
+    let dry = |disks: &[(&std::path::Path, &str)]| {
+        let list: Vec<String> = disks
+            .iter()
+            .map(|(p, v)| format!("'file:{},{v},r'", p.display()))
+            .collect();
+        let arg = format!("--disks=[{}]", list.join(", "));
+        let o = common::run_str(&["-n", &arg]);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        err
+    };
+    let e = dry(&[(&guest, "xvda"), (&iso, "xvdb")]);
+    assert!(
+        e.contains("from xvda1") && !e.contains("install.amd"),
+        "{e}"
+    );
+    let e = dry(&[(&iso, "xvda"), (&guest, "xvdb")]);
+    assert!(e.contains("/install.amd/xen/vmlinuz from xvda "), "{e}");
+}
