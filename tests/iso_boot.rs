@@ -292,3 +292,46 @@ fn zisofs_files_are_refused_by_name() {
     );
     assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
 }
+
+/// The hybrid's entry from sector 0 is the whole-disk ISO again: scans (menus, root search,
+/// UUID= lookups) see each filesystem once; `xvda1:` still names it.
+#[test]
+fn hybrid_iso_filesystems_are_listed_once() {
+    use domuloader::guest::devname::DevName;
+    use domuloader::guest::diskset::DiskSet;
+    let img = common::fixture("iso-debian.iso");
+    let set = DiskSet::open(&[(img.as_path(), DevName::parse("xvda").unwrap())]).unwrap();
+    let numbers: Vec<u32> = set.filesystems().iter().map(|(r, _)| r.number).collect();
+    assert_eq!(numbers, vec![0, 2]);
+    let one = set.find_dev(&DevName::parse("xvda1").unwrap()).unwrap();
+    assert_eq!(
+        set.filesystem(one).unwrap().info().label,
+        "Debian 12.5.0 amd64 n"
+    );
+}
+
+/// With an installed guest's disk before the ISO, the guest's menu boots; with the ISO
+/// first (or no other menu), Debian's Xen installer does.
+#[test]
+fn xen_installer_only_replaces_the_isos_own_menu() {
+    let iso = common::fixture("iso-debian.iso");
+    let guest = common::fixture("menu-grub2-index.img");
+    let dry = |disks: &[(&std::path::Path, &str)]| {
+        let list: Vec<String> = disks
+            .iter()
+            .map(|(p, v)| format!("'file:{},{v},r'", p.display()))
+            .collect();
+        let arg = format!("--disks=[{}]", list.join(", "));
+        let o = common::run_str(&["-n", &arg]);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        err
+    };
+    let e = dry(&[(&guest, "xvda"), (&iso, "xvdb")]);
+    assert!(
+        e.contains("from xvda1") && !e.contains("install.amd"),
+        "{e}"
+    );
+    let e = dry(&[(&iso, "xvda"), (&guest, "xvdb")]);
+    assert!(e.contains("/install.amd/xen/vmlinuz from xvda "), "{e}");
+}

@@ -94,6 +94,7 @@ fn hostile_isos_fail_cleanly_fast_and_small() {
             format!("xvda:{deep}/l8/l9/f,"),
             "no directory at block 0",
         ),
+        ("iso-includeloop", "xvda:/vmlinuz,".into(), "no such file"),
     ];
     for (name, entry, want) in cases {
         let img = common::fixture(&format!("hostile/{name}.iso"));
@@ -129,5 +130,24 @@ fn hostile_isos_fail_cleanly_fast_and_small() {
             std::fs::read(&img).unwrap() == before,
             "{name}: image changed"
         );
+    }
+}
+
+#[test]
+fn include_loop_is_one_line() {
+    let img = common::fixture("hostile/iso-includeloop.iso");
+    for extra in [&[][..], &["-l"][..]] {
+        let out = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "-q".to_owned(),
+            format!("--output-directory={}", out.path().display()),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args.push(img.display().to_string());
+        let (code, err, took) = run_limited(&args);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(took < TIME_LIMIT);
+        assert!(err.contains("includes nested deeper than 32"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err:?}");
     }
 }

@@ -92,10 +92,13 @@ pub fn select(set: &DiskSet, req: &Request) -> Result<Selection, BootError> {
                 };
                 select_path(set, &e, req.root.as_ref())
             }
-            None => match iso::xen_installer(set)? {
-                Some(sel) => Ok(sel),
-                None => match menu::find_menu(set)? {
-                    Some(found) => menu::select_entry(set, req, &found),
+            None => match menu::find_menu(set)? {
+                Some(found) => match iso::xen_installer_on(set, found.part)? {
+                    Some(sel) => Ok(sel),
+                    None => menu::select_entry(set, req, &found),
+                },
+                None => match iso::xen_installer(set)? {
+                    Some(sel) => Ok(sel),
                     None => menu::newest_kernel(set, req),
                 },
             },

@@ -414,9 +414,17 @@ impl DiskSet {
 
     /// Every readable filesystem of the set, with its partition; unreadable ones (swap,
     /// unsupported, corrupt) are skipped, as a guest's blkid would not name them either.
+    /// A partition starting where an earlier one of its disk starts holds the same
+    /// filesystem (a hybrid ISO's entry from sector 0 is the whole disk again) and is not
+    /// listed twice, so it can neither make the root ambiguous nor hide a menu.
     pub fn filesystems(&self) -> Vec<(PartRef, Rc<dyn Filesystem>)> {
+        let mut seen = std::collections::HashSet::new();
         self.blocks()
             .into_iter()
+            .filter(|r| match self.partition(*r) {
+                Some(p) => seen.insert((r.disk, p.start)),
+                None => true, // a logical volume
+            })
             .filter_map(|r| self.filesystem(r).ok().map(|f| (r, f)))
             .collect()
     }

@@ -48,9 +48,9 @@ pub(super) struct Entry {
 
 impl Entry {
     /// Whether `want` names this entry: Rock Ridge names exactly (case matters, as in
-    /// Linux); Joliet and plain ISO names without regard to ASCII case (Linux's
-    /// `check=relaxed`, its default for Joliet; for plain names it also finds the
-    /// upper-case names as written on the disc).
+    /// Linux); Joliet names without regard to ASCII case (Linux's `check=relaxed`, its
+    /// default for Joliet); plain names likewise, which also finds the upper-case names as
+    /// written on the disc besides Linux's lower-case form.
     pub fn matches(&self, want: &[u8], tree: Tree) -> bool {
         match tree {
             Tree::RockRidge => self.name == want,

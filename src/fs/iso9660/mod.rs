@@ -10,7 +10,9 @@
 //! Which tree is read follows Linux's isofs: Rock Ridge when the root's `.` record
 //! announces it (`SP` or `ER`), else Joliet when a Joliet descriptor exists, else the plain
 //! ISO 9660 names (lower-cased, `;1` and a trailing `.` removed: `map=normal`). Lookups
-//! match Rock Ridge names exactly and Joliet/plain names without regard to ASCII case.
+//! match Rock Ridge names exactly and Joliet names without regard to ASCII case (Linux's
+//! defaults); plain names too, so the upper-case names on the disc also work (Linux matches
+//! only its lower-case form there).
 //!
 //! Files are contiguous extents on the disk, so [`Filesystem::segments`] maps them for
 //! zero-copy extraction. zisofs-compressed (`ZF`), sparse (`SF`) and interleaved files are refused by name.
