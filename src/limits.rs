@@ -114,3 +114,7 @@ pub const MAX_LVM_AREAS: usize = 64;
 /// Unreadable devices named in one error message ("no /etc/fstab …; cannot read: …"): enough
 /// for any real guest, short enough to stay one readable line on a crafted disk set.
 pub const MAX_UNREADABLE_NOTES: usize = 8;
+
+/// Logical volumes of one VG. LVM sets no limit; a guest has a handful and a large server a
+/// few hundred. 4096 bounds the LV table and the per-LV work of a crafted text.
+pub const MAX_LVM_LVS: usize = 4096;
