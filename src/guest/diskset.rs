@@ -438,6 +438,9 @@ impl DiskSet {
     pub fn unreadable(&self) -> Vec<String> {
         let mut out: Vec<String> = self.volume_errors.iter().map(|e| e.to_string()).collect();
         for r in self.blocks() {
+            if out.len() >= MAX_UNREADABLE_NOTES {
+                break; // enough to name the cause; a crafted set may have thousands
+            }
             if self.pvs.contains(&r) {
                 continue;
             }
