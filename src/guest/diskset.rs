@@ -318,8 +318,11 @@ impl DiskSet {
     /// The logical volume a guest names `name` (`/dev/VG/LV`, `/dev/mapper/VG-LV`,
     /// `/dev/disk/by-id/dm-name-…` or `dm-uuid-LVM-…`, or `VG/LV`); `Ok(None)` when none is.
     pub fn find_volume(&self, name: &str) -> Result<Option<PartRef>, DiskSetError> {
+        let Some(want) = lvm::LvName::parse(name) else {
+            return Ok(None);
+        };
         let hits: Vec<usize> = (0..self.volumes.len())
-            .filter(|&i| self.volumes.get(i).is_some_and(|v| v.is_named(name)))
+            .filter(|&i| self.volumes.get(i).is_some_and(|v| v.matches(&want)))
             .collect();
         match hits.as_slice() {
             [] => Ok(None),
