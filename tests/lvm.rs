@@ -515,6 +515,7 @@ fn hostile_metadata_fails_cleanly() {
             &["lvm-seqno-a", "lvm-seqno-b"],
             "two different metadata texts both have seqno",
         ),
+        (&["lvm-many-lvs"], "no guest root filesystem"),
     ];
     for (images, want) in cases {
         let paths: Vec<String> = images
