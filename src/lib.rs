@@ -1,7 +1,7 @@
 //! domuloader: a pure-userspace bootloader for Xen PV guests.
 //!
 //! The flow is one module per stage:
-//! [`disk`] (image or block device, read-only) → [`partition`] (MBR, GPT) →
+//! [`disk`] (image or block device, read-only) → [`partition`] (MBR, GPT) → [`volume`] (LVM2) →
 //! [`fs`] (ext2/3/4, FAT) → [`guest`] (fstab, mounts, symlinks as the guest sees them) →
 //! [`entry`] (the boot entry `[DEV:]KERNEL[,INITRD]`) → [`extract`] (copy into the output
 //! directory) → [`output`] (sxp, simple, simple0, JSON results).

@@ -258,3 +258,7 @@ pub const fn worker_report_cap(caller_arg_bytes: u64) -> u64 {
 /// hard-link loop took ~10 s. 2^15 allows a 255-component-deep path (real boot paths
 /// have 2–5) with symlinks on top, and ends such a loop in a fraction of a second.
 pub const MAX_LOOKUPS_PER_RESOLUTION: u64 = 1 << 15;
+
+/// Logical volumes of one VG. LVM sets no limit; a guest has a handful and a large server a
+/// few hundred. 4096 bounds the LV table and the per-LV work of a crafted text.
+pub const MAX_LVM_LVS: usize = 4096;

@@ -515,6 +515,7 @@ fn hostile_metadata_fails_cleanly() {
             &["lvm-seqno-a", "lvm-seqno-b"],
             "two different metadata texts both have seqno",
         ),
+        (&["lvm-many-lvs"], "no guest root filesystem"),
     ];
     for (images, want) in cases {
         let paths: Vec<String> = images
@@ -575,4 +576,27 @@ fn duplicate_pv_uuids_are_refused() {
         "{err}"
     );
     assert!(elapsed < TIME_LIMIT);
+}
+
+/// /boot's filesystem cannot be read (here: an XFS magic over the ext2 /boot, unsupported or
+/// corrupt depending on the build): the error names that device, not only "no such file".
+#[test]
+fn unreadable_boot_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let img = tmp.path().join("bootxfs.img");
+    let mut bytes = std::fs::read(common::fixture("lvm-debian.img")).unwrap();
+    bytes[2048 * 512..2048 * 512 + 4].copy_from_slice(b"XFSB");
+    std::fs::write(&img, bytes).unwrap();
+    let out = tmp.path().join("out");
+    let r = common::run_str(&[
+        &format!("--output-directory={}", out.display()),
+        "--entry=/boot/vmlinuz,/boot/initrd.img",
+        img.to_str().unwrap(),
+    ]);
+    let line = common::assert_clean_failure(&r);
+    assert!(
+        line.contains("fstab line 4 (/boot)") && line.contains("cannot read: xvda1: "),
+        "{line}"
+    );
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().count() == 0);
 }

@@ -47,12 +47,13 @@ pub enum BootError {
     View(#[from] ViewError),
     #[error(transparent)]
     DiskSet(#[from] DiskSetError),
-    #[error("{what} {path}: {source}{hint}")]
+    // The cause is in the text and deliberately not a `#[source]` (nor named `source`,
+    // which thiserror would make one): the caller's error chain would print it twice.
+    #[error("{what} {path}: {cause}{hint}")]
     Resolve {
         what: &'static str,
         path: String,
-        #[source]
-        source: Box<ResolveError>,
+        cause: Box<ResolveError>,
         hint: String,
     },
     #[error("no boot entry: give --entry=[DEV:]KERNEL[,INITRD] or --kernel=PATH")]
@@ -194,7 +195,7 @@ pub(crate) fn resolve(
         BootError::Resolve {
             what,
             path: String::from_utf8_lossy(path).into_owned(),
-            source: Box::new(source),
+            cause: Box::new(source),
             hint: if notes.is_empty() {
                 String::new()
             } else {

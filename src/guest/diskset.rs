@@ -318,8 +318,11 @@ impl DiskSet {
     /// The logical volume a guest names `name` (`/dev/VG/LV`, `/dev/mapper/VG-LV`,
     /// `/dev/disk/by-id/dm-name-…` or `dm-uuid-LVM-…`, or `VG/LV`); `Ok(None)` when none is.
     pub fn find_volume(&self, name: &str) -> Result<Option<PartRef>, DiskSetError> {
+        let Some(want) = lvm::LvName::parse(name) else {
+            return Ok(None);
+        };
         let hits: Vec<usize> = (0..self.volumes.len())
-            .filter(|&i| self.volumes.get(i).is_some_and(|v| v.is_named(name)))
+            .filter(|&i| self.volumes.get(i).is_some_and(|v| v.matches(&want)))
             .collect();
         match hits.as_slice() {
             [] => Ok(None),
@@ -446,6 +449,9 @@ impl DiskSet {
     pub fn unreadable(&self) -> Vec<String> {
         let mut out: Vec<String> = self.volume_errors.iter().map(|e| e.to_string()).collect();
         for r in self.blocks() {
+            if out.len() >= MAX_UNREADABLE_NOTES {
+                break; // enough to name the cause; a crafted set may have thousands
+            }
             if self.pvs.contains(&r) {
                 continue;
             }

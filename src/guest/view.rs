@@ -251,7 +251,13 @@ fn mount_all(set: &DiskSet, view: &mut GuestView, fstab: &Fstab) {
             Ok(Some(r)) => r,
             Ok(None) => {
                 view.notes
-                    .push(note(format!("{} matches no disk of the set", e.spec)));
+                    // A UUID= or LABEL= of a filesystem we cannot read matches nothing:
+                    // name what could not be read, so the cause is in the message.
+                    .push(note(format!(
+                        "{} matches no disk of the set{}",
+                        e.spec,
+                        set.unreadable_note()
+                    )));
                 continue;
             }
             Err(err) => {

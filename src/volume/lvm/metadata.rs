@@ -4,7 +4,8 @@
 
 use super::text::{Section, Value};
 use super::LvmError;
-use crate::limits::{MAX_LVM_PVS, MAX_LVM_SEGMENTS};
+use crate::limits::{MAX_LVM_LVS, MAX_LVM_PVS, MAX_LVM_SEGMENTS};
+use std::collections::HashSet;
 
 /// Bytes of the sector unit LVM counts in.
 pub const SECTOR: u64 = 512;
@@ -144,9 +145,13 @@ fn lvs(vg: &Section, pvs: &[PvMeta]) -> Result<Vec<LvMeta>, LvmError> {
         return Ok(Vec::new());
     };
     let mut out: Vec<LvMeta> = Vec::new();
+    let mut names: HashSet<&str> = HashSet::new();
     let mut total_segments = 0usize;
     for lv in sec.sections() {
-        if out.iter().any(|l| l.name == lv.name) {
+        if out.len() >= MAX_LVM_LVS {
+            return Err(bad(format!("more than {MAX_LVM_LVS} LVs")));
+        }
+        if !names.insert(&lv.name) {
             return Err(bad(format!("LV {} listed twice", lv.name)));
         }
         let uuid = lv
@@ -237,4 +242,54 @@ fn striped(seg: &Section, pvs: &[PvMeta], count: u64) -> Result<SegKind, &'stati
         stripes,
         stripe_size,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vg(body: &str) -> Result<VgMeta, LvmError> {
+        let text = format!("vg {{\nid = \"v\"\nseqno = 1\nextent_size = 8\n{body}\n}}\n");
+        vg_from_text(&super::super::text::parse(text.as_bytes()).unwrap())
+    }
+
+    #[test]
+    fn reads_pvs_and_segments() {
+        let v = vg(r#"physical_volumes { pv0 { id = "ab-cd" pe_start = 2048 pe_count = 10 } }
+logical_volumes { lv { id = "x" status = ["READ", "VISIBLE"]
+segment1 { start_extent = 0 extent_count = 2 type = "striped" stripe_count = 1 stripes = ["pv0", 3] }
+segment2 { start_extent = 2 extent_count = 1 type = "thin" } } }"#)
+        .unwrap();
+        assert_eq!(v.extent_size, 4096);
+        assert_eq!(v.pvs[0].uuid, "abcd");
+        assert_eq!(v.pvs[0].pe_start, 1 << 20);
+        let lv = &v.lvs[0];
+        assert!(lv.visible);
+        assert_eq!(
+            lv.segments[0].kind,
+            SegKind::Striped {
+                stripes: vec![(0, 3)],
+                stripe_size: 0
+            }
+        );
+        assert_eq!(lv.segments[1].kind, SegKind::Other("thin".into()));
+    }
+
+    #[test]
+    fn refuses_bad_vgs() {
+        for body in [
+            r#"physical_volumes { pv0 { id = "a" pe_start = 1 } }"#,
+            r#"physical_volumes { pv0 { id = "a" pe_start = 1 pe_count = 1 } pv1 { id = "a" pe_start = 1 pe_count = 1 } }"#,
+            r#"logical_volumes { lv { id = "x" segment1 { start_extent = 0 extent_count = 0 type = "striped" } } }"#,
+            r#"logical_volumes { lv { id = "x" segment1 { start_extent = 0 extent_count = 3 type = "striped" stripe_count = 2 stripes = ["a", 0, "b", 0] stripe_size = 8 } } }"#,
+            r#"logical_volumes { lv { id = "x" } lv { id = "y" } }"#,
+        ] {
+            assert!(vg(body).is_err(), "{body}");
+        }
+        let many: String = (0..MAX_LVM_LVS + 1)
+            .map(|i| format!("l{i} {{ id = \"{i}\" }}\n"))
+            .collect();
+        let e = vg(&format!("logical_volumes {{ {many} }}")).unwrap_err();
+        assert!(e.to_string().contains("more than 4096 LVs"), "{e}");
+    }
 }

@@ -146,16 +146,70 @@ impl Volume {
     /// Whether a guest names this LV by `name`: `VG/LV`, `/dev/VG/LV`, `/dev/mapper/VG-LV`,
     /// `/dev/disk/by-id/dm-name-VG-LV` or `/dev/disk/by-id/dm-uuid-LVM-…`.
     pub fn is_named(&self, name: &str) -> bool {
+        LvName::parse(name).is_some_and(|n| self.matches(&n))
+    }
+
+    /// Whether `name` (parsed once for many volumes) names this LV.
+    pub fn matches(&self, name: &LvName) -> bool {
+        match name {
+            LvName::VgLv(vg, lv) => *vg == self.vg && *lv == self.lv,
+            LvName::DmUuid(u) => {
+                let (vg, lv) = (self.vg_uuid.replace('-', ""), self.lv_uuid.replace('-', ""));
+                u.len() == vg.len() + lv.len() && u.starts_with(&vg) && u.ends_with(&lv)
+            }
+        }
+    }
+}
+
+/// A name a guest gives an LV, decoded: VG and LV names (from `VG/LV` or a device-mapper
+/// name), or the device-mapper UUID's `<VG UUID><LV UUID>` without dashes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LvName {
+    VgLv(String, String),
+    DmUuid(String),
+}
+
+impl LvName {
+    /// Decodes `VG/LV`, `/dev/VG/LV`, `/dev/mapper/VG-LV`, `/dev/disk/by-id/dm-name-VG-LV`,
+    /// `/dev/disk/by-id/dm-uuid-LVM-…`; `None` for anything else.
+    pub fn parse(name: &str) -> Option<LvName> {
         let plain = name.strip_prefix("/dev/").unwrap_or(name);
         if let Some(dm) = plain.strip_prefix("mapper/") {
-            return dm == self.dm_name();
+            return dm_split(dm);
         }
         if let Some(id) = plain.strip_prefix("disk/by-id/") {
-            return id.strip_prefix("dm-name-") == Some(self.dm_name().as_str())
-                || id.strip_prefix("dm-uuid-") == Some(self.dm_uuid().as_str());
+            if let Some(dm) = id.strip_prefix("dm-name-") {
+                return dm_split(dm);
+            }
+            return id
+                .strip_prefix("dm-uuid-LVM-")
+                .map(|u| LvName::DmUuid(u.to_owned()));
         }
-        plain.split_once('/') == Some((self.vg.as_str(), self.lv.as_str()))
+        let (vg, lv) = plain.split_once('/')?;
+        (!vg.is_empty() && !lv.is_empty() && !lv.contains('/'))
+            .then(|| LvName::VgLv(vg.to_owned(), lv.to_owned()))
     }
+}
+
+/// `VG-LV` with dashes inside each name doubled, back into the two names.
+fn dm_split(dm: &str) -> Option<LvName> {
+    let b = dm.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        if c == b'-' {
+            if b.get(i + 1) == Some(&b'-') {
+                i += 2;
+                continue;
+            }
+            let (vg, lv) = (dm.get(..i)?, dm.get(i + 1..)?);
+            if vg.is_empty() || lv.is_empty() {
+                return None;
+            }
+            return Some(LvName::VgLv(vg.replace("--", "-"), lv.replace("--", "-")));
+        }
+        i += 1;
+    }
+    None
 }
 
 /// What a scan of the disk set found.

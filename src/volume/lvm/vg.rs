@@ -173,7 +173,7 @@ fn assemble(
         .flatten()
         .find_map(|&i| sources.get(i))
         .map_or_else(|| vg.name.clone(), |s| s.name.clone());
-    let cows: Vec<&str> = vg
+    let cows: std::collections::HashSet<&str> = vg
         .lvs
         .iter()
         .filter_map(|l| l.snapshot_cow.as_deref())
