@@ -112,7 +112,9 @@ impl Qcow2 {
         Ok(Qcow2 {
             tables: TableCache::new(cluster_size),
             inflated: Mutex::new(Vec::new()),
-            inflated_max: (limits::QCOW2_INFLATED_CACHE_BYTES / cluster_size).max(1) as usize,
+            inflated_max: (limits::QCOW2_INFLATED_CACHE_BYTES / cluster_size)
+                .clamp(1, limits::QCOW2_INFLATED_CACHE_CLUSTERS as u64)
+                as usize,
             file,
             header,
         })
