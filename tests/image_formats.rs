@@ -108,6 +108,29 @@ fn reads_are_charged_to_the_budget() {
     assert!(err.contains("bytes read from the disk in one run"), "{err}");
 }
 
+/// Inflating is charged too: 512-byte reads from distinct compressed clusters exhaust a
+/// budget far larger than the bytes they return.
+#[test]
+fn inflating_is_charged_to_the_budget() {
+    let disk = Disk::open(&qcow2("qcow2-menu-deflate")).unwrap();
+    disk.set_read_budget(disk.bytes_read() + 256 * 1024);
+    let mut buf = [0u8; 512];
+    let mut ok = 0u64;
+    let mut err = None;
+    for i in 0..disk.size() / 65536 {
+        match disk.read_exact_at(i * 65536, &mut buf) {
+            Ok(()) => ok += 1,
+            Err(e) => {
+                err = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    let err = err.expect("budget never hit");
+    assert!(err.contains("bytes read from the disk in one run"), "{err}");
+    assert!(ok * 512 < 128 * 1024, "{ok} reads before the budget");
+}
+
 struct Booted {
     kernel: Vec<u8>,
     ramdisk: Option<Vec<u8>>,

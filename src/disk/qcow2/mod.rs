@@ -213,8 +213,12 @@ impl Qcow2 {
     }
 
     /// The stored bytes of a compressed cluster, clipped at the end of the file (the last
-    /// one may end there).
+    /// one may end there), read for inflating. The read budget is charged the bytes read and
+    /// the cluster they inflate to: a 4 KiB read of a crafted image may inflate a 2 MiB
+    /// cluster, and scattered reads over many distinct compressed clusters must not turn the
+    /// budget's bytes into 512 times as much work.
     fn compressed_input(&self, host: u64, len: u64) -> Result<Vec<u8>, DiskError> {
+        self.file.charge(self.header.cluster_size())?;
         let size = self.file.size();
         if host >= size {
             return Err(qerr(
