@@ -355,7 +355,9 @@ impl Backing for Qcow2 {
         "qcow2"
     }
 
+    /// The image file may be read (and inflated) twice what the virtual disk is: a byte of
+    /// a compressed cluster costs its stored bytes and its share of the inflated cluster.
     fn set_read_budget(&self, budget: u64) {
-        self.file.set_read_budget(budget);
+        self.file.set_read_budget(budget.saturating_mul(2));
     }
 }
