@@ -88,17 +88,18 @@ import json, statistics, sys
 res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
 rss = dict(l.split("\t") for l in open(sys.argv[2]).read().split("\n") if l)
 med = {n: statistics.median(r["times"]) for n, r in res.items()}
-print("| command | median ms | min ms | peak RSS MiB |\n|---|---:|---:|---:|")
+cpu = {n: r["user"] + r["system"] for n, r in res.items()}
+print("| command | median ms | min ms | CPU ms (user+sys, mean) | peak RSS MiB |\n|---|---:|---:|---:|---:|")
 for n, r in res.items():
-    print(f"| {n} | {med[n]*1000:.1f} | {min(r['times'])*1000:.1f} | {int(rss[n])/1024:.1f} |")
+    print(f"| {n} | {med[n]*1000:.1f} | {min(r['times'])*1000:.1f} | {cpu[n]*1000:.1f} | {int(rss[n])/1024:.1f} |")
 print()
 checks = [("qcow2", "cp", 1.1), ("qcow2-deflate", "cp+gzip-d", 1.2), ("qcow2-zstd", "cp+zstd-d", 1.2)]
 for a, b, lim in checks:
     x = med[a] / med[b]
-    print(f"{a} / {b} = {x:.2f} (target <= {lim}): {'PASS' if x <= lim else 'FAIL'}")
+    print(f"{a} / {b} = {x:.2f} wall, {cpu[a] / cpu[b]:.2f} CPU (target <= {lim}): {'PASS' if x <= lim else 'FAIL'}")
 for a in ("qcow2-deflate", "qcow2-zstd"):
     b = "qemu-img-" + a.split("-")[1]
-    print(f"{a} / {b} = {med[a] / med[b]:.2f} (reference)")
+    print(f"{a} / {b} = {med[a] / med[b]:.2f} wall, {cpu[a] / cpu[b]:.2f} CPU (reference)")
 worst = max(int(rss[n]) for n in res if n.startswith(("qcow2", "raw")))
 print(f"domuloader peak RSS {worst/1024:.1f} MiB (target <= 32): {'PASS' if worst <= 32*1024 else 'FAIL'}")
 PY

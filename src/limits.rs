@@ -184,6 +184,10 @@ pub const QCOW2_TABLE_CACHE_SLICES: usize = 64;
 /// compressed image's extraction within a few MiB of memory.
 pub const QCOW2_INFLATED_CACHE_BYTES: u64 = 4 << 20;
 
+/// Inflated qcow2 clusters kept, whatever their size: the cache is searched linearly, so
+/// 512-byte clusters (8192 of them in 4 MiB) must not make every read scan thousands.
+pub const QCOW2_INFLATED_CACHE_CLUSTERS: usize = 64;
+
 /// Window a zstd-compressed qcow2 cluster may declare. qemu compresses each cluster (at
 /// most 2 MiB) as one frame, so its window never exceeds the cluster; 8 MiB leaves room for
 /// other writers while stopping a crafted frame from making the decoder allocate 128 MiB.

@@ -243,7 +243,8 @@ impl Disk {
 }
 
 impl Disk {
-    /// Counts `len` bytes against the run's read budget.
+    /// Counts `len` bytes against the run's read budget (also work done for them, such as
+    /// inflating a compressed cluster).
     fn charge(&self, len: u64) -> Result<(), DiskError> {
         let before = self.inner.read.fetch_add(len, Ordering::Relaxed);
         let budget = self.inner.budget.load(Ordering::Relaxed);

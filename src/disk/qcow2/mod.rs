@@ -112,7 +112,9 @@ impl Qcow2 {
         Ok(Qcow2 {
             tables: TableCache::new(cluster_size),
             inflated: Mutex::new(Vec::new()),
-            inflated_max: (limits::QCOW2_INFLATED_CACHE_BYTES / cluster_size).max(1) as usize,
+            inflated_max: (limits::QCOW2_INFLATED_CACHE_BYTES / cluster_size)
+                .clamp(1, limits::QCOW2_INFLATED_CACHE_CLUSTERS as u64)
+                as usize,
             file,
             header,
         })
@@ -211,8 +213,12 @@ impl Qcow2 {
     }
 
     /// The stored bytes of a compressed cluster, clipped at the end of the file (the last
-    /// one may end there).
+    /// one may end there), read for inflating. The read budget is charged the bytes read and
+    /// the cluster they inflate to: a 4 KiB read of a crafted image may inflate a 2 MiB
+    /// cluster, and scattered reads over many distinct compressed clusters must not turn the
+    /// budget's bytes into 512 times as much work.
     fn compressed_input(&self, host: u64, len: u64) -> Result<Vec<u8>, DiskError> {
+        self.file.charge(self.header.cluster_size())?;
         let size = self.file.size();
         if host >= size {
             return Err(qerr(
@@ -359,7 +365,9 @@ impl Backing for Qcow2 {
         "qcow2"
     }
 
+    /// The image file may be read (and inflated) twice what the virtual disk is: a byte of
+    /// a compressed cluster costs its stored bytes and its share of the inflated cluster.
     fn set_read_budget(&self, budget: u64) {
-        self.file.set_read_budget(budget);
+        self.file.set_read_budget(budget.saturating_mul(2));
     }
 }
