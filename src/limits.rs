@@ -125,3 +125,8 @@ pub const BTRFS_MAX_SEGMENT_SCAN: usize = 1 << 16;
 /// default subvolume has none (Fedora: root in `root`). Real installs have a handful; SUSE's
 /// snapper keeps dozens of snapshots, which are searched last.
 pub const BTRFS_MAX_ROOT_CANDIDATES: usize = 64;
+
+/// Decoding rounds for one zstd-compressed btrfs extent. Each round decodes at least one
+/// block or ends the frame, and one block fills the 128 KiB extent; the bound only stops a
+/// crafted frame of endless empty blocks.
+pub const BTRFS_ZSTD_MAX_ROUNDS: usize = 4096;
