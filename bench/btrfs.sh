@@ -28,8 +28,8 @@ plain=$OUT/plain
 mnt=$OUT/mnt
 if [ ! -f "$img" ] || [ "$(cat "$img.params" 2>/dev/null)" != "$KMIB/$IMIB" ]; then
   rm -rf "$plain" "$img"; mkdir -p "$plain" "$mnt"
-  find /usr/lib /usr/bin -type f -size +100k -print0 2>/dev/null | sort -z | xargs -0 cat 2>/dev/null \
-    | head -c $(((KMIB + IMIB) << 20)) >"$OUT/pool"
+  { find /usr/lib /usr/bin -type f -size +100k -print0 2>/dev/null | sort -z | xargs -0 cat 2>/dev/null \
+    | head -c $(((KMIB + IMIB) << 20)) >"$OUT/pool"; } || true  # head ends the pipe early
   head -c $((KMIB << 20)) "$OUT/pool" >"$plain/vmlinuz"
   tail -c $((IMIB << 20)) "$OUT/pool" >"$plain/initrd"
   rm -f "$OUT/pool"
@@ -57,9 +57,9 @@ for c in plain zstd; do
   cmp "$plain/vmlinuz" "$run/$c"/kernel.* && cmp "$plain/initrd" "$run/$c"/ramdisk.* \
     || { echo "bench: $c: copied bytes differ" >&2; exit 1; }
 done
-hyperfine -N -w 3 -r "$RUNS" --export-json "$OUT/times.json" \
+hyperfine -w 3 -r "$RUNS" --export-json "$OUT/times.json" \
   --prepare "$(prep cp)" -n cp "cp --reflink=never $plain/vmlinuz $plain/initrd $run/cp/" \
-  --prepare "$(prep cpz)" -n cp+zstd "sh -c 'cp --reflink=never $plain/vmlinuz $plain/initrd $run/cpz/ && zstd -qd $plain/vmlinuz.zst -o $run/cpz/k && zstd -qd $plain/initrd.zst -o $run/cpz/i'" \
+  --prepare "$(prep cpz)" -n cp+zstd "cp --reflink=never $plain/vmlinuz $plain/initrd $run/cpz/ && zstd -qd $plain/vmlinuz.zst -o $run/cpz/k && zstd -qd $plain/initrd.zst -o $run/cpz/i" \
   --prepare "$(prep plain)" -n dl-plain "$(dl plain)" \
   --prepare "$(prep zstd)" -n dl-zstd "$(dl zstd)" >"$OUT/hyperfine.txt"
 for c in plain zstd; do

@@ -321,6 +321,28 @@ fn hostile_images_fail_in_one_line_within_bounds() {
 }
 
 #[test]
+fn first_of_two_devices_reads_the_raid1_mirror_and_refuses_raid0_data() {
+    let img = common::fixture("btrfs-multi.img");
+    // Inline data lives in the metadata, a RAID1 mirror of which is on this device.
+    let b = boot(&img, &["--entry=xvda:/boot/inline.txt"]);
+    assert_eq!(
+        b.kernel,
+        hex(&Sha256::digest(
+            b"small inline file on a RAID1 metadata mirror\n"
+        ))
+    );
+    // The kernel's data is striped across both devices.
+    let (code, err, _, left) = hostile_run(&img, "xvda:/boot/vmlinuz");
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("unsupported btrfs feature RAID0 profile"),
+        "{err}"
+    );
+    assert_eq!(left, 0);
+}
+
+#[test]
 fn fanout_tree_listing_is_cut_off() {
     use domuloader::fs::Filesystem;
     let img = common::fixture("hostile/btrfs-fanout.img");

@@ -6,6 +6,7 @@
 
 use super::corrupt;
 use crate::fs::FsError;
+use crate::limits::{BTRFS_MAX_COMPRESSED_EXTENT, BTRFS_ZSTD_MAX_ROUNDS};
 use std::io::Read;
 
 /// btrfs's `compression` byte.
@@ -51,21 +52,34 @@ pub fn decompress(
                 Err(e) => return Err(bad(&format!("{e:?}"))),
             }
         }
-        Compression::Zstd => {
-            let mut dec =
-                ruzstd::decoding::StreamingDecoder::new(src).map_err(|e| bad(&e.to_string()))?;
-            let mut done = 0;
-            while let Some(rest) = out.get_mut(done..).filter(|r| !r.is_empty()) {
-                match dec.read(rest) {
-                    Ok(0) => break,
-                    Ok(n) => done += n,
-                    Err(e) => return Err(bad(&e.to_string())),
-                }
-            }
-        }
+        Compression::Zstd => zstd(src, out).map_err(|e| bad(&e))?,
         Compression::Lzo => lzo(src, out, sectorsize).map_err(bad)?,
     }
     Ok(())
+}
+
+/// One zstd frame (btrfs pads the extent after it with zeros, so only one is read), into
+/// `out`. btrfs writes zstd with a 128 KiB window (`ZSTD_BTRFS_MAX_WINDOWLOG` 17): a frame
+/// declaring more is refused before the decoder sizes a buffer for it.
+fn zstd(src: &[u8], out: &mut [u8]) -> Result<(), String> {
+    use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
+    let mut dec = FrameDecoder::new();
+    dec.set_max_window_size(BTRFS_MAX_COMPRESSED_EXTENT);
+    let mut input = src;
+    dec.init(&mut input).map_err(|e| e.to_string())?;
+    let mut done = 0usize;
+    for _ in 0..BTRFS_ZSTD_MAX_ROUNDS {
+        let Some(rest) = out.get_mut(done..).filter(|r| !r.is_empty()) else {
+            return Ok(());
+        };
+        dec.decode_blocks(&mut input, BlockDecodingStrategy::UptoBytes(rest.len()))
+            .map_err(|e| e.to_string())?;
+        done += dec.read(rest).map_err(|e| e.to_string())?;
+        if dec.is_finished() && dec.can_collect() == 0 {
+            return Ok(());
+        }
+    }
+    Err("too many empty blocks".into())
 }
 
 /// btrfs lzo: a 4-byte total length, then segments (4-byte length + lzo1x data) that never

@@ -183,3 +183,61 @@ pub fn extent(key: Key, d: &[u8]) -> Result<Extent, FsError> {
         compression,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir_item(name: &[u8], ty: u8, data_len: u16) -> Vec<u8> {
+        let mut d = vec![0u8; DIR_HEAD];
+        d[0..8].copy_from_slice(&257u64.to_le_bytes());
+        d[8] = INODE_ITEM_KEY;
+        d[25..27].copy_from_slice(&data_len.to_le_bytes());
+        d[27..29].copy_from_slice(&(name.len() as u16).to_le_bytes());
+        d[29] = ty;
+        d.extend_from_slice(name);
+        d.extend(std::iter::repeat_n(0, usize::from(data_len)));
+        d
+    }
+
+    #[test]
+    fn packed_directory_entries() {
+        let mut d = dir_item(b"vmlinuz", 1, 0);
+        d.extend(dir_item(b"boot", 2, 3));
+        d.extend(dir_item(b"link", 7, 0));
+        let e = dir_entries(&d).unwrap();
+        let got: Vec<_> = e.iter().map(|e| (e.name.as_slice(), e.kind)).collect();
+        assert_eq!(
+            got,
+            [
+                (&b"vmlinuz"[..], FileKind::File),
+                (&b"boot"[..], FileKind::Dir),
+                (&b"link"[..], FileKind::Symlink)
+            ]
+        );
+        assert_eq!(e[0].location, Key::new(257, INODE_ITEM_KEY, 0));
+    }
+
+    #[test]
+    fn malformed_items_are_errors() {
+        let mut long = dir_item(b"x", 1, 0);
+        long[27] = 200; // name runs past the item
+        assert!(dir_entries(&long).is_err());
+        assert!(dir_entries(&dir_item(b"", 1, 0)).is_err());
+        assert!(dir_entries(&[0u8; 10]).is_err());
+        assert!(dir_entries(&dir_item(b"e", 0x81, 0)).is_err()); // encrypted
+        assert!(inode_item(&[0u8; 100]).is_err());
+        assert!(root_item(&[0u8; 100]).is_err());
+        let mut root = vec![0u8; 439];
+        root[238] = 9;
+        assert!(root_item(&root).is_err());
+        let k = Key::new(257, EXTENT_DATA_KEY, 0);
+        assert!(extent(k, &[0u8; 20]).is_err());
+        let mut reg = vec![0u8; 30];
+        reg[20] = 1; // regular, but too short
+        assert!(extent(k, &reg).is_err());
+        let mut bad = vec![0u8; 53];
+        bad[20] = 7;
+        assert!(extent(k, &bad).is_err());
+    }
+}
