@@ -20,8 +20,8 @@
 #   E2E_BREAK=MODE   replace domuloader by tests/e2e/broken-domuloader in MODE (args, ramdisk,
 #                    garbage) for every case: every domuloader case must then FAIL
 #   E2E_JOBS=N       cases run at the same time inside dom0 (default 2)
-#   E2E_TIMEOUT=S    watchdog for the whole QEMU run (default 240 + 200 per case / E2E_JOBS)
-#   CASE_TIMEOUT=S   limit of one `xl create` inside dom0 (default 200)
+#   E2E_TIMEOUT=S    watchdog for the whole QEMU run (default 300 + 200 per case / E2E_JOBS)
+#   CASE_TIMEOUT=S   limit of one `xl create` inside dom0 (default 400)
 #   ACCEL=tcg|kvm    (default tcg: KVM cannot run Xen on the machines this was written on)
 #
 # A new layout joins by adding guests/NAME.sh (builds NAME.img with real tools; see
@@ -118,18 +118,22 @@ OV=$W/ov
 rm -rf "$OV"; mkdir -p "$OV/e2e/cases" "$OV/e2e/img" "$OV/usr/local/bin" "$OV/usr/lib/modules/$KVER/kernel/drivers"
 # usr/lib, not lib: an overlay directory 'lib' would replace the merged-/usr symlink /lib
 cp "$E2E/dom0-init" "$OV/init"
+mkdir -p "$OV/etc/xen/scripts" && cp "$E2E/dom0-block" "$OV/etc/xen/scripts/block"
 M=$W/x/lib/modules/$KVER
 cp "$M"/modules.order "$M"/modules.builtin* "$OV/usr/lib/modules/$KVER/"
 cp -a "$M/kernel/drivers/xen" "$M/kernel/drivers/block" "$OV/usr/lib/modules/$KVER/kernel/drivers/"
 depmod -b "$OV/usr" "$KVER"
 cp "$DOMULOADER" "$OV/usr/local/bin/domuloader.real"
-sed 's/^MODE=@MODE@/MODE=args/' "$E2E/broken-domuloader" > "$OV/usr/local/bin/domuloader-broken"
+sed 's/^MODE=@MODE@/MODE=garbage/' "$E2E/broken-domuloader" > "$OV/usr/local/bin/domuloader-broken"
 if [ -n "${E2E_BREAK:-}" ]; then
   say "E2E_BREAK=$E2E_BREAK: /usr/local/bin/domuloader is broken-domuloader (every domuloader case must FAIL)"
   sed "s/^MODE=@MODE@/MODE=$E2E_BREAK/" "$E2E/broken-domuloader" > "$OV/usr/local/bin/domuloader"
 else
   ln "$OV/usr/local/bin/domuloader.real" "$OV/usr/local/bin/domuloader"
 fi
+# diag-console-slow: the same binary started 2 s late (xl's console client attaches 1 s after
+# the bootloader starts; see README.md, "console child exited with error status 2")
+printf '#!/bin/sh\nsleep 2\nexec /usr/local/bin/domuloader.real "$@"\n' > "$OV/usr/local/bin/domuloader-slow"
 chmod 755 "$OV"/usr/local/bin/*
 for img in $IMAGES; do cp --sparse=always "$W/img/$img.img" "$OV/e2e/img/"; done
 for c in $CASES; do
@@ -141,7 +145,7 @@ cat "$W/dom0root.cpio.zst" "$W/ov.cpio.gz" > "$W/dom0-initrd"
 
 N=$(echo $CASES | wc -w)
 JOBS=${E2E_JOBS:-2}
-TIMEOUT=${E2E_TIMEOUT:-$((240 + 200 * N / JOBS))}
+TIMEOUT=${E2E_TIMEOUT:-$((300 + 200 * N / JOBS))}
 say "boot Xen + dom0 under QEMU ($ACCEL), $N cases, $JOBS at a time, watchdog ${TIMEOUT}s"
 case $ACCEL in
   kvm) QACC="-machine q35,accel=kvm -cpu host" ;;
@@ -153,7 +157,7 @@ set +e
   'Kernel panic - not syncing|Dom0 crashed|\(XEN\) Panic on CPU|\(XEN\) \*\*\*\* Panic' -- \
   $QACC -m 2G -smp 2 -kernel "$W/xen" \
   -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all noreboot" \
-  -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init rootfstype=ramfs CASE_TIMEOUT=${CASE_TIMEOUT:-200} E2E_JOBS=$JOBS,$W/dom0-initrd" \
+  -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init rootfstype=ramfs CASE_TIMEOUT=${CASE_TIMEOUT:-400} E2E_JOBS=$JOBS,$W/dom0-initrd" \
   > "$W/watch.txt"
 watch_rc=$?
 set -e
