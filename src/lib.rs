@@ -8,6 +8,7 @@
 
 pub mod boot;
 pub mod config;
+pub mod decompress;
 pub mod disk;
 pub mod entry;
 pub mod extract;

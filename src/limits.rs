@@ -266,8 +266,3 @@ pub const MAX_LOOKUPS_PER_RESOLUTION: u64 = 1 << 15;
 /// Logical volumes of one VG. LVM sets no limit; a guest has a handful and a large server a
 /// few hundred. 4096 bounds the LV table and the per-LV work of a crafted text.
 pub const MAX_LVM_LVS: usize = 4096;
-
-/// Decoding rounds for one zstd-compressed btrfs extent. Each round decodes at least one
-/// block or ends the frame, and one block fills the 128 KiB extent; the bound only stops a
-/// crafted frame of endless empty blocks.
-pub const BTRFS_ZSTD_MAX_ROUNDS: usize = 4096;

@@ -40,7 +40,7 @@ pub fn decompress(src: &Path) -> Vec<u8> {
     } else if name.ends_with(".xz") {
         lzma_rs::xz_decompress(&mut std::io::BufReader::new(f), &mut out).unwrap();
     } else if name.ends_with(".zst") {
-        ruzstd::decoding::StreamingDecoder::new(f)
+        zstd::stream::read::Decoder::new(f)
             .unwrap()
             .read_to_end(&mut out)
             .unwrap();

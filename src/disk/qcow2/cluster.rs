@@ -2,8 +2,8 @@
 //! are at a host offset, or a compressed cluster — and decompression of the latter into
 //! exactly one cluster.
 //!
-//! Compressed clusters are inflated with `miniz_oxide` (raw deflate) or `ruzstd` (zstd), both
-//! pure Rust and pinned, both fuzzed with this reader (`fuzz/` target `qcow2`). Output is
+//! Compressed clusters are inflated with `miniz_oxide` (raw deflate, pure Rust) or libzstd
+//! ([`crate::decompress`]), both pinned, both fuzzed with this reader (`fuzz/` target `qcow2`). Output is
 //! always exactly one cluster, written into a buffer of that size: a stream that ends early
 //! is an error, a stream that would go on is cut there (as qemu does), so no input makes
 //! either decoder produce or allocate more. zstd's window is capped
@@ -12,7 +12,6 @@
 use super::header::{Compression, Header};
 use super::Qcow2Error;
 use crate::limits;
-use std::io::Read;
 
 /// Bits 9–55 of a standard L2 entry: the host cluster offset.
 const OFFSET_MASK: u64 = 0x00ff_ffff_ffff_fe00;
@@ -120,13 +119,14 @@ fn inflate(input: &[u8], out: &mut [u8]) -> Result<(), Qcow2Error> {
 }
 
 fn unzstd(input: &[u8], out: &mut [u8]) -> Result<(), Qcow2Error> {
-    let mut dec = ruzstd::decoding::StreamingDecoder::new_with_max_window_size(
-        input,
-        limits::QCOW2_ZSTD_MAX_WINDOW,
-    )
-    .map_err(|e| Qcow2Error::Decompress(format!("zstd: {e}")))?;
-    dec.read_exact(out)
-        .map_err(|e| Qcow2Error::Decompress(format!("zstd: {e}")))
+    let want = out.len();
+    match crate::decompress::zstd_into(input, out, limits::QCOW2_ZSTD_MAX_WINDOW) {
+        Ok(n) if n == want => Ok(()),
+        Ok(n) => Err(Qcow2Error::Decompress(format!(
+            "zstd stream ends after {n} of {want} bytes"
+        ))),
+        Err(e) => Err(Qcow2Error::Decompress(e)),
+    }
 }
 
 #[cfg(test)]

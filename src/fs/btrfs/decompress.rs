@@ -1,4 +1,4 @@
-//! Compressed extents: zlib (miniz_oxide), zstd (ruzstd) and lzo (lzokay, in btrfs's
+//! Compressed extents: zlib (miniz_oxide), zstd (libzstd, see [`crate::decompress`]) and lzo (lzokay, in btrfs's
 //! per-sector framing), all pure Rust. Output goes into a buffer of the extent's stated
 //! uncompressed size, which the caller has already capped at
 //! [`crate::limits::BTRFS_MAX_COMPRESSED_EXTENT`]; a stream that would produce more is cut
@@ -6,8 +6,7 @@
 
 use super::corrupt;
 use crate::fs::FsError;
-use crate::limits::{BTRFS_MAX_COMPRESSED_EXTENT, BTRFS_ZSTD_MAX_ROUNDS};
-use std::io::Read;
+use crate::limits::BTRFS_MAX_COMPRESSED_EXTENT;
 
 /// btrfs's `compression` byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,24 +61,8 @@ pub fn decompress(
 /// `out`. btrfs writes zstd with a 128 KiB window (`ZSTD_BTRFS_MAX_WINDOWLOG` 17): a frame
 /// declaring more is refused before the decoder sizes a buffer for it.
 fn zstd(src: &[u8], out: &mut [u8]) -> Result<(), String> {
-    use ruzstd::decoding::{BlockDecodingStrategy, FrameDecoder};
-    let mut dec = FrameDecoder::new();
-    dec.set_max_window_size(BTRFS_MAX_COMPRESSED_EXTENT);
-    let mut input = src;
-    dec.init(&mut input).map_err(|e| e.to_string())?;
-    let mut done = 0usize;
-    for _ in 0..BTRFS_ZSTD_MAX_ROUNDS {
-        let Some(rest) = out.get_mut(done..).filter(|r| !r.is_empty()) else {
-            return Ok(());
-        };
-        dec.decode_blocks(&mut input, BlockDecodingStrategy::UptoBytes(rest.len()))
-            .map_err(|e| e.to_string())?;
-        done += dec.read(rest).map_err(|e| e.to_string())?;
-        if dec.is_finished() && dec.can_collect() == 0 {
-            return Ok(());
-        }
-    }
-    Err("too many empty blocks".into())
+    // An extent shorter than its frame's output is zero-filled, as the kernel leaves it.
+    crate::decompress::zstd_into(src, out, BTRFS_MAX_COMPRESSED_EXTENT).map(|_| ())
 }
 
 /// btrfs lzo: a 4-byte total length, then segments (4-byte length + lzo1x data) that never
