@@ -150,8 +150,9 @@ pub const MAX_UNREADABLE_NOTES: usize = 8;
 /// scattered 4 KiB blocks has 2^18 extents; 2^20 (24 MiB of map) covers 1 KiB blocks too.
 pub const XFS_MAX_EXTENTS: usize = 1 << 20;
 
-/// Depth of an XFS extent B+tree. The kernel's own maximum for 2^48 extents in 512-byte
-/// blocks is 14 (`xfs_bmbt_maxlevels_ondisk`); deeper trees are refused.
+/// Depth of an XFS extent B+tree, counting the root in the inode. 2^48 extents in half-full
+/// 512-byte v4 blocks (15 records each) need 13 levels below the root, so no tree the
+/// kernel builds is deeper; deeper ones are refused.
 pub const XFS_MAX_BMAP_LEVELS: usize = 14;
 
 /// Blocks of one XFS extent B+tree visited: enough leaves for [`XFS_MAX_EXTENTS`] at the

@@ -119,8 +119,12 @@ impl Volume {
         let numrecs = usize::from(be16(&blk, 6));
         let body = bs - hdr;
         if level == 0 {
-            if numrecs > body / 16 {
-                return Err(Walk::Bad("extent tree leaf overflows its block".into()));
+            // An empty leaf maps nothing; refusing it also means a leaf reached twice (a
+            // shared pointer) always adds out-of-order extents and stops the walk.
+            if numrecs == 0 || numrecs > body / 16 {
+                return Err(Walk::Bad(
+                    "extent tree leaf is empty or overflows its block".into(),
+                ));
             }
             for rec in blk
                 .get(hdr..)

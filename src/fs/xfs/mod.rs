@@ -263,7 +263,7 @@ fn corrupt(detail: String) -> FsError {
 /// Whether the CRC32C of `b`, with its 4-byte little-endian checksum field at `off` taken
 /// as zero, matches that field (XFS's `xfs_verify_cksum`).
 fn crc_ok(b: &[u8], off: usize) -> bool {
-    let Some(stored) = b.get(off..off + 4) else {
+    let Some(stored) = off.checked_add(4).and_then(|end| b.get(off..end)) else {
         return false;
     };
     // Fuzzing builds (cargo-fuzz sets `--cfg fuzzing`) take every checksum as valid, so that
@@ -274,7 +274,7 @@ fn crc_ok(b: &[u8], off: usize) -> bool {
     let stored = u32::from_le_bytes(stored.try_into().unwrap_or_default());
     let crc = crate::fs::ext::crc32c(!0, b.get(..off).unwrap_or_default());
     let crc = crate::fs::ext::crc32c(crc, &[0; 4]);
-    let crc = crate::fs::ext::crc32c(crc, b.get(off + 4..).unwrap_or_default());
+    let crc = crate::fs::ext::crc32c(crc, b.get(off.saturating_add(4)..).unwrap_or_default());
     !crc == stored
 }
 
@@ -299,4 +299,36 @@ fn be64(b: &[u8], off: usize) -> u64 {
         .and_then(|e| b.get(off..e))
         .and_then(|s| s.try_into().ok())
         .map_or(0, u64::from_be_bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checksum_matches_xfs_convention() {
+        // A block whose CRC32C (field zeroed, stored little-endian, inverted) is correct.
+        let mut b = vec![0x5au8; 64];
+        b[8..12].fill(0);
+        let crc = !crate::fs::ext::crc32c(!0, &b);
+        b[8..12].copy_from_slice(&crc.to_le_bytes());
+        assert!(crc_ok(&b, 8));
+        b[20] ^= 1;
+        assert!(!crc_ok(&b, 8));
+        assert!(!crc_ok(&b, 62), "a field past the end is never valid");
+        assert!(!crc_ok(&b, usize::MAX - 1));
+    }
+
+    #[test]
+    fn field_readers_never_panic() {
+        assert_eq!(be16(&[1, 2], 0), 0x0102);
+        assert_eq!(be32(&[1, 2, 3], 0), 0);
+        assert_eq!(be64(&[0; 8], usize::MAX), 0);
+    }
+
+    #[test]
+    fn label_stops_at_nul() {
+        assert_eq!(format_label(b"boot\0\0\0\0\0\0\0\0"), "boot");
+        assert_eq!(format_label(b"twelve-chars"), "twelve-chars");
+    }
 }
