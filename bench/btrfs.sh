@@ -3,7 +3,7 @@
 #
 # The btrfs targets of issue 11, on one 1 GiB btrfs image (mkfs.btrfs defaults) holding the
 # same kernel + initrd twice: /plain (uncompressed: domuloader copies it zero-copy) and
-# /zstd (written under compress-force=zstd: decoded through ruzstd). Timed with hyperfine,
+# /zstd (written under compress-force=zstd: decoded through libzstd). Timed with hyperfine,
 # warm page cache, side by side:
 #   cp          cp of the two plain files                         (floor of /plain)
 #   cp+zstd     cp of the two files and `zstd -d` of them          (floor of /zstd)
