@@ -40,6 +40,16 @@ pub struct Selection {
     pub device: String,
 }
 
+/// `cause` without a leading "`path`: " that would only repeat the path just named
+/// (a cause about another path — a symlink's target — keeps it).
+fn without_path(path: &str, cause: &ResolveError) -> String {
+    let text = cause.to_string();
+    match text.strip_prefix(path).and_then(|t| t.strip_prefix(": ")) {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    }
+}
+
 /// Why no kernel could be chosen. One line each.
 #[derive(Debug, thiserror::Error)]
 pub enum BootError {
@@ -49,7 +59,7 @@ pub enum BootError {
     DiskSet(#[from] DiskSetError),
     // The cause is in the text and deliberately not a `#[source]` (nor named `source`,
     // which thiserror would make one): the caller's error chain would print it twice.
-    #[error("{what} {path}: {cause}{hint}")]
+    #[error("{what} {path}: {}{hint}", without_path(.path, .cause))]
     Resolve {
         what: &'static str,
         path: String,
