@@ -3,7 +3,9 @@
 #   KERNEL  the Debian vmlinuz (a real PV-capable kernel)     KVER  its version string
 #   WORKDIR a scratch directory for this builder (removed afterwards)
 # and writes OUT.img with the real tools only (sfdisk, mke2fs -d, mkfs.vfat + mcopy, ...):
-# no mounts, no loop devices. Every UUID is fixed so the cfgs and fstabs can name them.
+# no mounts, no loop devices where a tool can fill a filesystem itself; where none can (btrfs
+# subvolumes, XFS, LVM), a loop mount or loop device that the builder removes again (it runs
+# as root on the host). Every UUID is fixed so the cfgs and fstabs can name them.
 set -euo pipefail
 export LC_ALL=C E2FSPROGS_FAKE_TIME=1700000000
 
