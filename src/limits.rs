@@ -199,9 +199,8 @@ pub const QCOW2_ZSTD_MAX_WINDOW: u64 = 8 << 20;
 pub const QCOW2_MAX_NAME_BYTES: usize = 1023;
 
 /// Threads inflating the compressed clusters of one large qcow2 read (extraction reads 1 MiB
-/// at a time). Decompression is the whole cost of a compressed image, and the pure-Rust zstd
-/// decoder is about half as fast as libzstd; two threads bring it back to the cost of
-/// `cp` + `zstd -d` on a dom0 with two vCPUs. Bounded: at most a cache's worth of clusters
+/// at a time). Decompression is the whole cost of a compressed image (deflate especially);
+/// two threads use a dom0's second vCPU for it. Bounded: at most a cache's worth of clusters
 /// (`QCOW2_INFLATED_CACHE_BYTES`) is inflated ahead.
 pub const QCOW2_INFLATE_THREADS: usize = 2;
 /// Depth of a btrfs tree: the kernel's `BTRFS_MAX_LEVEL` (levels 0..=7). Each step down must

@@ -1,5 +1,5 @@
-//! Compressed extents: zlib (miniz_oxide), zstd (libzstd, see [`crate::decompress`]) and lzo (lzokay, in btrfs's
-//! per-sector framing), all pure Rust. Output goes into a buffer of the extent's stated
+//! Compressed extents: zlib (miniz_oxide) and lzo (lzokay, in btrfs's per-sector framing),
+//! both pure Rust, and zstd (libzstd, see [`crate::decompress`]). Output goes into a buffer of the extent's stated
 //! uncompressed size, which the caller has already capped at
 //! [`crate::limits::BTRFS_MAX_COMPRESSED_EXTENT`]; a stream that would produce more is cut
 //! there, one that produces less leaves zeros (as the kernel does).
