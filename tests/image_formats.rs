@@ -354,18 +354,7 @@ fn limited(args: &[&str]) -> Limited {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            let lim = libc::rlimit {
-                rlim_cur: MEM_LIMIT,
-                rlim_max: MEM_LIMIT,
-            };
-            match libc::setrlimit(libc::RLIMIT_AS, &lim) {
-                0 => Ok(()),
-                _ => Err(std::io::Error::last_os_error()),
-            }
-        });
-    }
+    common::limit_address_space(&mut cmd, MEM_LIMIT);
     let start = Instant::now();
     let mut child = cmd.spawn().unwrap();
     let pid = child.id();

@@ -455,18 +455,7 @@ fn run_bounded(args: &[String]) -> (Option<i32>, String, Duration) {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
-            let lim = libc::rlimit {
-                rlim_cur: MEM_LIMIT,
-                rlim_max: MEM_LIMIT,
-            };
-            match libc::setrlimit(libc::RLIMIT_AS, &lim) {
-                0 => Ok(()),
-                _ => Err(std::io::Error::last_os_error()),
-            }
-        });
-    }
+    common::limit_address_space(&mut cmd, MEM_LIMIT);
     let start = Instant::now();
     let out = cmd.output().unwrap();
     let elapsed = start.elapsed();

@@ -188,3 +188,22 @@ pub fn have_root() -> bool {
     }
     root
 }
+
+/// Limits the address space of the process `cmd` will start to `bytes` (RLIMIT_AS), so an
+/// allocation bomb in the binary fails there instead of swapping the test machine.
+pub fn limit_address_space(cmd: &mut Command, bytes: u64) {
+    // SAFETY: between fork and exec the closure only calls setrlimit, which is
+    // async-signal-safe, on a stack value.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(cmd, move || {
+            let lim = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            match libc::setrlimit(libc::RLIMIT_AS, &lim) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+}
