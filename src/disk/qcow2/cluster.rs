@@ -47,7 +47,7 @@ pub fn decode(
     }
     let offset = entry & OFFSET_MASK;
     let host = |at: u64| -> Result<Run, Qcow2Error> {
-        if offset % cluster != 0 {
+        if !offset.is_multiple_of(cluster) {
             return Err(Qcow2Error::Unaligned { offset });
         }
         Ok(Run::Host(offset + at)) // offset < 2^56, at < 2^21

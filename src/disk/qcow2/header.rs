@@ -202,7 +202,7 @@ fn check_l1(h: &Header, l1_size: u32, file_size: u64) -> Result<u64, Qcow2Error>
         return Err(Qcow2Error::L1TooLarge(l1_size));
     }
     let bytes = u64::from(l1_size) * 8; // <= 2^25
-    if h.l1_offset % h.cluster_size() != 0
+    if !h.l1_offset.is_multiple_of(h.cluster_size())
         || h.l1_offset.checked_add(bytes).is_none_or(|e| e > file_size)
     {
         return Err(Qcow2Error::L1Outside {

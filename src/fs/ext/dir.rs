@@ -152,7 +152,7 @@ impl Volume {
                 "directory inode {dir} block {blk} offset {off}: {what}"
             ))
         };
-        if rec_len < 12 || rec_len % 4 != 0 || off + rec_len > data.len() {
+        if rec_len < 12 || !rec_len.is_multiple_of(4) || off + rec_len > data.len() {
             return Err(bad(&format!("bad record length {rec_len}")));
         }
         if 8 + name_len > rec_len {

@@ -302,7 +302,7 @@ impl Superblock {
 }
 
 fn is_power_of(mut n: u32, r: u32) -> bool {
-    while n > 1 && n % r == 0 {
+    while n > 1 && n.is_multiple_of(r) {
         n /= r;
     }
     n == 1

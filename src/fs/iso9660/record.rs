@@ -113,7 +113,7 @@ mod tests {
     pub(crate) fn record(name: &[u8], block: u32, size: u32, flags: u8, su: &[u8]) -> Vec<u8> {
         let mut r = vec![0u8; FIXED_LEN];
         r.extend_from_slice(name);
-        if name.len() % 2 == 0 {
+        if name.len().is_multiple_of(2) {
             r.push(0);
         }
         r.extend_from_slice(su);

@@ -216,7 +216,7 @@ fn striped(seg: &Section, pvs: &[PvMeta], count: u64) -> Result<SegKind, &'stati
     if u64::try_from(areas.len()).ok() != n.checked_mul(2) {
         return Err("stripes (count)");
     }
-    if count % n != 0 {
+    if !count.is_multiple_of(n) {
         return Err("extent_count (not a multiple of stripe_count)");
     }
     let stripe_size = match n {

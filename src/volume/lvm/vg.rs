@@ -375,7 +375,7 @@ fn lv_disk(
             _ => {
                 if *stripe_size < MIN_STRIPE
                     || !stripe_size.is_power_of_two()
-                    || vg.extent_size % stripe_size != 0
+                    || !vg.extent_size.is_multiple_of(*stripe_size)
                 {
                     return Err(bad(format!("bad stripe size {stripe_size}")));
                 }
