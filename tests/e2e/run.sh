@@ -48,7 +48,8 @@ for c in $CASES; do [ -f "$E2E/cases/$c.cfg" ] || { echo "e2e: no case $c" >&2; 
 
 say "host packages"
 need=""
-for p in qemu-system-x86 mmdebstrap busybox-static cpio e2fsprogs fdisk dosfstools mtools zstd kmod; do
+for p in qemu-system-x86 mmdebstrap busybox-static cpio e2fsprogs fdisk dosfstools mtools zstd kmod \
+  btrfs-progs xfsprogs lvm2 xorriso isolinux syslinux-common util-linux python3; do
   dpkg -s $p >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then
