@@ -48,9 +48,8 @@ for c in $CASES; do [ -f "$E2E/cases/$c.cfg" ] || { echo "e2e: no case $c" >&2; 
 
 say "host packages"
 need=""
-# (btrfs-progs, xfsprogs, lvm2, xorriso, isolinux, syslinux-common: the btrfs, XFS-on-LVM and ISO guest builders)
 for p in qemu-system-x86 mmdebstrap busybox-static cpio e2fsprogs fdisk dosfstools mtools zstd kmod \
-         btrfs-progs xfsprogs lvm2 xorriso isolinux syslinux-common; do
+  btrfs-progs xfsprogs lvm2 xorriso isolinux syslinux-common util-linux python3; do
   dpkg -s $p >/dev/null 2>&1 || need="$need $p"
 done
 if [ -n "$need" ]; then

@@ -25,7 +25,7 @@ start=1M, size=1M, type=21686148-6449-6E6F-744E-656564454649, uuid=E2E00000-0B71
 start=2M, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, uuid=E2E00000-0B72-4000-8000-000000000002, name=p.lxroot
 EOS
 loop=$(losetup -f --show -o $(( 2 * 1048576 )) --sizelimit $(( 128 * 1048576 )) "$OUT")
-mkfs.btrfs -q -f -U "$U" -L e2esuse "$loop"
+mkfs.btrfs -q -f -U "$U" -L e2esuse "$loop" >/dev/null   # (its "NOTE: defaults changed" is on stdout)
 mkdir -p "$mnt"; mount "$loop" "$mnt"
 btrfs -q subvolume create "$mnt/@"
 btrfs -q subvolume create "$mnt/@/.snapshots"
