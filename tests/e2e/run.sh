@@ -162,8 +162,8 @@ QT0=$SECONDS
 set +e
 "$E2E/qemu-watch.sh" "$W/serial.log" "$TIMEOUT" 'E2E-ALL-DONE' \
   'Kernel panic - not syncing|Dom0 crashed|\(XEN\) Panic on CPU|\(XEN\) \*\*\*\* Panic' -- \
-  $QACC -m 3G -smp 2 -kernel "$W/xen" \
-  -append "console=com1 com1=115200,8n1 dom0_mem=2048M,max:2048M bootscrub=0 loglvl=all guest_loglvl=all noreboot" \
+  $QACC -m 2G -smp 2 -kernel "$W/xen" \
+  -append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M loglvl=all guest_loglvl=all noreboot" \
   -initrd "$VMLINUZ console=hvc0 earlyprintk=xen rdinit=/init rootfstype=ramfs CASE_TIMEOUT=${CASE_TIMEOUT:-400} E2E_JOBS=$JOBS,$W/dom0-initrd" \
   > "$W/watch.txt"
 watch_rc=$?
