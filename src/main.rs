@@ -62,7 +62,10 @@ fn run(argv: &[OsString]) -> bool {
             return false;
         }
     };
-    match cli::run(args) {
+    // libxl always names the result file; a run that does not is no `xl create`
+    let for_a_toolstack = args.output.is_some();
+    let verbose = args.verbose > 0 || args.debug;
+    let ok = match cli::run(args) {
         Ok(()) => true,
         Err(e) => {
             if let Some(sig) = cli::signals::pending() {
@@ -72,7 +75,19 @@ fn run(argv: &[OsString]) -> bool {
             }
             false
         }
+    };
+    // after the last line, so xl's console client shows it: see cli::console_client
+    if for_a_toolstack {
+        if let Some(waited) = cli::console_client::wait() {
+            if verbose {
+                say::err(&format!(
+                    "waited {} ms for xl's console client",
+                    waited.as_millis()
+                ));
+            }
+        }
     }
+    ok
 }
 
 /// `--output`'s value, read from argv without clap (which may just have refused argv).

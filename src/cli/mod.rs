@@ -8,6 +8,7 @@
 
 pub mod args;
 pub mod boot;
+pub mod console_client;
 pub mod disks;
 pub mod menu;
 pub mod say;

@@ -19,8 +19,8 @@
 #   DOMULOADER=PATH  the binary under test (default: target/release/domuloader, built if needed)
 #   E2E_BREAK=MODE   replace domuloader by tests/e2e/broken-domuloader in MODE (args, ramdisk,
 #                    garbage) for every case: every domuloader case must then FAIL
-#   E2E_JOBS=N       cases run at the same time inside dom0 (default 1: two at once stalled
-#                    domain builds together, see README "A stall after our part")
+#   E2E_JOBS=N       cases run at the same time inside dom0 (default 1: cases are ~10 s; two
+#                    at once share 2 TCG vCPUs and gain little)
 #   E2E_TIMEOUT=S    watchdog for the whole QEMU run (default 300 + 200 per case / E2E_JOBS)
 #   CASE_TIMEOUT=S   limit of one `xl create` inside dom0 (default 400)
 #   ACCEL=tcg|kvm    (default tcg: KVM cannot run Xen on the machines this was written on)
@@ -137,9 +137,6 @@ if [ -n "${E2E_BREAK:-}" ]; then
 else
   ln "$OV/usr/local/bin/domuloader.real" "$OV/usr/local/bin/domuloader"
 fi
-# diag-console-slow: the same binary, started once xl's console client runs (README.md,
-# "console child [N] exited with error status 2")
-cp "$E2E/diag-console-wait" "$OV/usr/local/bin/"
 chmod 755 "$OV"/usr/local/bin/*
 for img in $IMAGES; do cp --sparse=always "$W/img/$img.img" "$OV/e2e/img/"; done
 for c in $CASES; do
