@@ -90,6 +90,8 @@ fn allowed() -> Vec<libc::c_long> {
         libc::SYS_lseek,
         libc::SYS_ftruncate,
         libc::SYS_fstat,
+        // extract: which filesystem the image and the output are on (copy_file_range or not)
+        libc::SYS_fstatfs,
         libc::SYS_close,
         libc::SYS_mmap,
         libc::SYS_munmap,

@@ -42,14 +42,27 @@ pub struct OutputDir {
 
 /// A file being written, still under its partial name. Finish it with the
 /// [`OutputDir::finish`] of the directory that created it.
+/// When [`OutputFile`] copies ranges of a host file with `copy_file_range` rather than
+/// `pread` + `write`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KernelCopy {
+    /// Where the kernel can share or offload the copy ([`super::sys::may_share_extents`]).
+    WhereShared,
+    /// Always (tests of the `copy_file_range` path on any filesystem).
+    #[cfg(test)]
+    Always,
+    /// Never: it proved unsupported for this file.
+    Never,
+}
+
 pub struct OutputFile {
     pub(super) file: File,
     pub(super) path: PathBuf,
     pub(super) written: u64,
     /// Reused across chunks and calls; allocated on the first copy.
     pub(super) buf: Vec<u8>,
-    /// Cleared after `copy_file_range` proves unsupported for this file.
-    pub(super) try_copy_file_range: bool,
+    /// When ranges of a host file are copied with `copy_file_range`.
+    pub(super) copy_file_range: KernelCopy,
     prefix: String,
     suffix: Suffix,
     /// The `.partial` name, or `None` for an unnamed (`O_TMPFILE`) file.
@@ -220,7 +233,7 @@ impl OutputDir {
             path: self.path.join(shown),
             written: 0,
             buf: Vec::new(),
-            try_copy_file_range: true,
+            copy_file_range: KernelCopy::WhereShared,
             prefix: prefix.to_owned(),
             suffix,
             partial,

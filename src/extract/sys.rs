@@ -119,6 +119,47 @@ pub fn unlink(dir: BorrowedFd<'_>, name: &CStr) -> io::Result<()> {
     check(unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) }.into())
 }
 
+/// Whether `copy_file_range` from `src` to `dst` can do better than a copy through a
+/// buffer: both on one filesystem that shares extents (XFS, btrfs, bcachefs, OCFS2, ZFS:
+/// a reflink, no bytes copied) or offloads the copy to a server (NFS, SMB, Ceph).
+/// Elsewhere — ext4, tmpfs, two filesystems — the kernel copies through a pipe, page by
+/// page, and that measured ~15% slower than `pread` + `write` with a 1 MiB buffer (Linux
+/// 6.18, ext4: 70 ms against 60 ms for a 270 MB kernel + initrd, page cache warm).
+/// When it cannot tell, it says yes: `copy_file_range` is correct everywhere.
+pub fn may_share_extents(src: &File, dst: &File) -> bool {
+    const SHARING: [u32; 9] = [
+        0x5846_5342, // XFS
+        0x9123_683E, // btrfs
+        0xCA45_1A4E, // bcachefs
+        0x7461_636F, // OCFS2
+        0x2FC1_2FC1, // ZFS
+        0x0000_6969, // NFS
+        0xFE53_4D42, // SMB2
+        0xFF53_4D42, // CIFS
+        0x00C3_6400, // Ceph
+    ];
+    let (Ok(a), Ok(b)) = (fs_magic(src), fs_magic(dst)) else {
+        return true;
+    };
+    let same_fs = match (src.metadata(), dst.metadata()) {
+        (Ok(x), Ok(y)) => {
+            std::os::unix::fs::MetadataExt::dev(&x) == std::os::unix::fs::MetadataExt::dev(&y)
+        }
+        _ => return true,
+    };
+    same_fs && a == b && SHARING.contains(&a)
+}
+
+/// The filesystem type (`f_type` of `fstatfs`) `f` lives on.
+fn fs_magic(f: &File) -> io::Result<u32> {
+    // SAFETY: a zeroed statfs is a valid buffer the kernel fills; the fd is open.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `st` is a valid, writable statfs.
+    check(unsafe { libc::fstatfs(f.as_raw_fd(), &mut st) }.into())?;
+    // f_type is a signed word on some ABIs; the magic is its low 32 bits
+    Ok((st.f_type as u64 & 0xFFFF_FFFF) as u32)
+}
+
 /// `copy_file_range` from `src` at `*off` to `dst` at its file position; advances `*off`.
 pub fn copy_file_range(src: &File, off: &mut u64, dst: &File, len: usize) -> io::Result<usize> {
     let mut off_in =
