@@ -57,6 +57,7 @@ for c in plain zstd; do
   cmp "$plain/vmlinuz" "$run/$c"/kernel.* && cmp "$plain/initrd" "$run/$c"/ramdisk.* \
     || { echo "bench: $c: copied bytes differ" >&2; exit 1; }
 done
+"$ROOT/bench/evict.sh" "$OUT"
 hyperfine -w 3 -r "$RUNS" --export-json "$OUT/times.json" \
   --prepare "$(prep cp)" -n cp "cp --reflink=never $plain/vmlinuz $plain/initrd $run/cp/" \
   --prepare "$(prep cpz)" -n cp+zstd "cp --reflink=never $plain/vmlinuz $plain/initrd $run/cpz/ && zstd -qd $plain/vmlinuz.zst -o $run/cpz/k && zstd -qd $plain/initrd.zst -o $run/cpz/i" \

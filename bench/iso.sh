@@ -42,6 +42,7 @@ DL=${CARGO_TARGET_DIR:-$ROOT/target}/release/domuloader
 k=$tree/install.amd/xen/vmlinuz i=$tree/install.amd/xen/initrd.gz
 run=$OUT/run; mkdir -p "$run"
 prep() { echo "sh -c 'rm -rf $run/$1 && mkdir -p $run/$1'"; }
+"$HERE/evict.sh" "$OUT"
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$OUT/result.json" \
   --prepare "$(prep cp)" -n cp "cp --reflink=never $k $i $run/cp/" \
   --prepare "$(prep def)" -n domuloader-default "$DL -q --output-format=simple0 --output-directory=$run/def $iso" \

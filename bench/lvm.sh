@@ -83,6 +83,7 @@ for n in cp domuloader-fstab domuloader-dev; do   # check: the same bytes as the
 done
 args=()
 for n in cp domuloader-fstab domuloader-dev; do args+=(--prepare "$(prep $n) && : > $run/$n/out" -n "$n" "${C[$n]}"); done
+"$HERE/evict.sh" "$OUT"
 hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT/result.json" "${args[@]}" >&2
 python3 - "$OUT/result.json" <<'PY'
 import json, sys

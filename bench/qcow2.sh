@@ -80,6 +80,7 @@ for n in "${!names[@]}"; do
   printf '%s\t%s\n' "${names[$n]}" "$(awk -F': ' '/Maximum resident set size/{print $2}' "$Q/time.txt")" >> "$Q/rss.txt"
   hf+=(--prepare "$prep" -n "${names[$n]}" "${cmds[$n]}")
 done
+"$ROOT/bench/evict.sh" "$OUT"
 log "hyperfine --warmup $WARMUP --runs $RUNS"
 hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$Q/hyperfine.json" "${hf[@]}" >&2
 

@@ -138,6 +138,7 @@ bench_image() { # NAME MiB KVER P1_OFFSET KSHA ISHA
     printf '%s\t%s\n' "$n" "$(awk -F': ' '/Maximum resident set size/{print $2}' "$RUNDIR/time.txt")" >> "$RES/$name.rss"
   done
 
+  "$HERE/evict.sh" "$OUT"
   log "$name: hyperfine --warmup $WARMUP --runs $RUNS"
   hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$RES/$name.json" \
     --export-markdown "$RES/$name.md" "${hf[@]}" >&2
@@ -155,6 +156,7 @@ sparse_pair() { # BIG SMALL
     hf+=(--prepare "${LOADER_PREP["$big|$n"]}" -n "$n@$big" "${LOADER_CMD["$big|$n"]}")
   done
   [ ${#hf[@]} -gt 0 ] || { log "sparse pair $big / $small: no domuloader column to compare"; return 0; }
+  "$HERE/evict.sh" "$OUT"
   log "sparse pair: $big vs $small: hyperfine --warmup $WARMUP --runs $RUNS"
   hyperfine --warmup "$WARMUP" --runs "$RUNS" --export-json "$RES/sparse.$big.json" "${hf[@]}" >&2
 }

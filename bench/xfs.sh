@@ -57,6 +57,7 @@ want=$(cat "$OUT"/plain/vmlinuz-bench "$OUT"/plain/initrd.img-bench | sha256sum)
 got=$(cat "$OUT"/run-dl/kernel.* "$OUT"/run-dl/ramdisk.* | sha256sum)
 [ "$want" = "$got" ] || { echo "xfs bench: domuloader copied wrong bytes" >&2; exit 1; }
 
+"$HERE/evict.sh" "$OUT"
 hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --prepare "sh -c '$PREP'" \
   --export-json "$OUT/hyperfine.json" -n cp "$CP" -n domuloader-xfs "$DL"
 sh -c "$PREP"

@@ -250,17 +250,17 @@ fn copy_range(out: &mut OutputFile, src: &File, offset: u64, len: u64) -> Result
             offset,
             len,
         })?;
-    let kernel_copy = match out.copy_file_range {
-        KernelCopy::WhereShared => sys::may_share_extents(src, &out.file),
-        #[cfg(test)]
-        KernelCopy::Always => true,
-        KernelCopy::Never => false,
-    };
+    if out.copy_file_range == KernelCopy::WhereShared {
+        out.copy_file_range = match sys::may_share_extents(src, &out.file) {
+            true => KernelCopy::Always,
+            false => KernelCopy::Never,
+        };
+    }
     let mut pos = offset;
     while pos < end {
         let want = usize::try_from(end - pos).map_or(RANGE_CHUNK, |n| n.min(RANGE_CHUNK));
         let want = want.min(to_dest_boundary(out.written, want));
-        let n = range_step(out, src, pos, want, kernel_copy)?;
+        let n = range_step(out, src, pos, want)?;
         if n == 0 {
             return Err(ExtractError::Shorter {
                 file: out.path.clone(),
@@ -285,16 +285,15 @@ fn to_dest_boundary(written: u64, want: usize) -> usize {
     }
 }
 
-/// Copies up to `want` bytes at `pos`, with `copy_file_range` if `kernel_copy` and it has
-/// not proved unsupported; 0 means `src` ended.
+/// Copies up to `want` bytes at `pos`, with `copy_file_range` where the file uses it;
+/// 0 means `src` ended.
 fn range_step(
     out: &mut OutputFile,
     src: &File,
     pos: u64,
     want: usize,
-    kernel_copy: bool,
 ) -> Result<u64, ExtractError> {
-    if kernel_copy && out.copy_file_range != KernelCopy::Never {
+    if out.copy_file_range == KernelCopy::Always {
         let mut off = pos;
         match sys::copy_file_range(src, &mut off, &out.file, want) {
             Ok(n) => return Ok(n as u64),

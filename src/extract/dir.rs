@@ -42,16 +42,15 @@ pub struct OutputDir {
 
 /// A file being written, still under its partial name. Finish it with the
 /// [`OutputDir::finish`] of the directory that created it.
-/// When [`OutputFile`] copies ranges of a host file with `copy_file_range` rather than
+/// Whether [`OutputFile`] copies ranges of a host file with `copy_file_range` rather than
 /// `pread` + `write`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum KernelCopy {
-    /// Where the kernel can share or offload the copy ([`super::sys::may_share_extents`]).
+    /// Not decided: at the first range, where the kernel can share or offload the copy
+    /// ([`super::sys::may_share_extents`]); a file's ranges all come from one image.
     WhereShared,
-    /// Always (tests of the `copy_file_range` path on any filesystem).
-    #[cfg(test)]
     Always,
-    /// Never: it proved unsupported for this file.
+    /// Never (a filesystem where it only costs, or it proved unsupported for this file).
     Never,
 }
 
