@@ -14,8 +14,8 @@
 //! So when our parent has such a child (an `xl` still in its sleep, or a `xenconsole`), we
 //! wait until that `xenconsole` holds a pty other than its own terminal — ours — or
 //! [`CONSOLE_CLIENT_WAIT`] passes. Without a console child (plain `xl create`, xend, a
-//! shell) nothing waits. Read from `/proc` only; any part that cannot be read means "no
-//! client to wait for".
+//! shell) nothing waits. Read from `/proc` only; what cannot be read there (no such
+//! process any more, descriptors of another user's process) means "nothing to wait for".
 
 use domuloader::limits::CONSOLE_CLIENT_WAIT;
 use std::path::{Path, PathBuf};
@@ -79,7 +79,8 @@ fn client(proc_root: &Path, parent: u32, me: u32) -> Client {
         };
         match comm.trim_end() {
             "xl" => state = Client::Starting,
-            "xenconsole" if holds_other_pty(&dir) => return Client::Attached,
+            // its descriptors unreadable (we are not root): cannot tell, so do not wait
+            "xenconsole" if holds_other_pty(&dir) != Some(false) => return Client::Attached,
             "xenconsole" => state = Client::Starting,
             _ => {}
         }
@@ -128,17 +129,18 @@ fn stat_parent(stat: &str) -> Option<u32> {
 }
 
 /// Whether the process holds, on a descriptor above 2, a pty that is not its standard
-/// input (which is the admin's terminal when xl runs in one).
-fn holds_other_pty(dir: &Path) -> bool {
+/// input (which is the admin's terminal when xl runs in one); `None` when its descriptors
+/// cannot be read.
+fn holds_other_pty(dir: &Path) -> Option<bool> {
     let link = |fd: &Path| std::fs::read_link(fd).ok();
     let own: Option<PathBuf> = link(&dir.join("fd/0"));
-    let Ok(fds) = std::fs::read_dir(dir.join("fd")) else {
-        return false;
-    };
-    fds.flatten()
+    let fds = std::fs::read_dir(dir.join("fd")).ok()?;
+    let found = fds
+        .flatten()
         .filter(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) > Some(2))
         .filter_map(|e| link(&e.path()))
-        .any(|target| target.starts_with("/dev/pts/") && Some(&target) != own.as_ref())
+        .any(|target| target.starts_with("/dev/pts/") && Some(&target) != own.as_ref());
+    Some(found)
 }
 
 #[cfg(test)]
@@ -215,6 +217,13 @@ mod tests {
             let root = fake_proc(1, kids);
             assert_eq!(&client(root.path(), 1, 99), want, "{kids:?}");
         }
+    }
+
+    #[test]
+    fn a_client_whose_descriptors_cannot_be_read_is_not_waited_for() {
+        let root = fake_proc(1, &[(10, "xenconsole", &[])]);
+        std::fs::remove_dir(root.path().join("10/fd")).unwrap();
+        assert_eq!(client(root.path(), 1, 99), Client::Attached);
     }
 
     #[test]
