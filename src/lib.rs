@@ -11,6 +11,7 @@
 
 pub mod boot;
 pub mod config;
+pub mod crc;
 pub mod decompress;
 pub mod disk;
 pub mod entry;

@@ -267,8 +267,8 @@ pub const MAX_LOOKUPS_PER_RESOLUTION: u64 = 1 << 15;
 /// few hundred. 4096 bounds the LV table and the per-LV work of a crafted text.
 pub const MAX_LVM_LVS: usize = 4096;
 
-/// The longest a successful boot waits, before exiting, for `xl create -c`'s console client
-/// to attach to our pty (see the binary's `cli::console_client`). xl starts the client 1 s
+/// The longest a run for a toolstack (`--output`) waits, before exiting, for `xl create -c`'s
+/// console client to attach to our pty (see the binary's `cli::console_client`). xl starts the client 1 s
 /// after the bootloader; it is on the pty within ~1.1 s on hardware, within ~2 s in a dom0
 /// under emulation (TCG). Past 5 s something else is wrong, and xl's own wait is no better
 /// for ours.

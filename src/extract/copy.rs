@@ -259,7 +259,7 @@ fn copy_range(out: &mut OutputFile, src: &File, offset: u64, len: u64) -> Result
     let mut pos = offset;
     while pos < end {
         let want = usize::try_from(end - pos).map_or(RANGE_CHUNK, |n| n.min(RANGE_CHUNK));
-        let want = want.min(to_dest_boundary(out.written, want));
+        let want = to_dest_boundary(out.written, want);
         let n = range_step(out, src, pos, want)?;
         if n == 0 {
             return Err(ExtractError::Shorter {

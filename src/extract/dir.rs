@@ -40,8 +40,6 @@ pub struct OutputDir {
     unnamed: bool,
 }
 
-/// A file being written, still under its partial name. Finish it with the
-/// [`OutputDir::finish`] of the directory that created it.
 /// Whether [`OutputFile`] copies ranges of a host file with `copy_file_range` rather than
 /// `pread` + `write`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +52,8 @@ pub(super) enum KernelCopy {
     Never,
 }
 
+/// A file being written, still under its partial name. Finish it with the
+/// [`OutputDir::finish`] of the directory that created it.
 pub struct OutputFile {
     pub(super) file: File,
     pub(super) path: PathBuf,

@@ -6,8 +6,8 @@
 //! the member, as blkid does), then filesystems with FAT first. Names are blkid's `TYPE=`.
 //! Only cheap, fixed-offset checks are done; a type we do not know is [`Detected::Nothing`].
 
-use super::ext::crc32c;
 use super::FsError;
+use crate::crc::crc32c;
 use crate::disk::{DiskError, Slice};
 
 /// Result of probing a byte range.

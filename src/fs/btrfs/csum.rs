@@ -31,7 +31,7 @@ pub fn verify(kind: CsumType, block: &[u8]) -> Result<bool, FsError> {
     };
     Ok(match kind {
         CsumType::Crc32c => {
-            let c = !crate::fs::ext::crc32c(!0, data);
+            let c = !crate::crc::crc32c(!0, data);
             stored.get(..4) == Some(c.to_le_bytes().as_slice())
         }
         CsumType::Xxhash64 => stored.get(..8) == Some(xxh64(data).to_le_bytes().as_slice()),
@@ -44,7 +44,7 @@ pub fn verify(kind: CsumType, block: &[u8]) -> Result<bool, FsError> {
 
 /// The name hash of directory items: crc32c seeded with `~1`, no final inversion.
 pub fn name_hash(name: &[u8]) -> u64 {
-    u64::from(crate::fs::ext::crc32c(!1, name))
+    u64::from(crate::crc::crc32c(!1, name))
 }
 
 const P1: u64 = 0x9E37_79B1_85EB_CA87;

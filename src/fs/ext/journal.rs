@@ -10,11 +10,11 @@
 //! [`crate::limits`]. When replay is impossible (external journal, escaped blocks, corrupt
 //! journal superblock, caps exceeded) the on-disk state is read, with a warning.
 
-use super::crc::crc32c;
 use super::inode::Inode;
 use super::map::{Mapper, Run};
 use super::superblock::{Superblock, SB_OFFSET, SB_SIZE};
 use super::volume::Volume;
+use crate::crc::crc32c;
 use crate::limits::{MAX_JOURNAL_ENTRIES, MAX_JOURNAL_LOG_BYTES};
 use std::collections::BTreeMap;
 

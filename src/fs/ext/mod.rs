@@ -19,7 +19,6 @@
 //! exact name is not there; the pinned `caseless` crate folds, see that module).
 
 pub mod casefold;
-mod crc;
 mod dir;
 mod file;
 mod htree;
@@ -29,7 +28,6 @@ mod map;
 mod superblock;
 mod volume;
 
-pub(crate) use crc::crc32c;
 pub use file::{ExtFile, Segment};
 
 use super::{FileKind, Filesystem, FsError, FsInfo, FsPath, Stat};

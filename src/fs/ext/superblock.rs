@@ -2,8 +2,8 @@
 //! read, so that no later size, offset or count derived from it can leave the partition.
 //! Also the blkid naming rules (ext2/ext3/ext4) and the feature policy.
 
-use super::crc::crc32c;
 use super::{corrupt, le16, le32};
+use crate::crc::crc32c;
 use crate::fs::{FsError, FsType};
 
 /// Where the primary superblock lives, and its size.

@@ -272,9 +272,9 @@ fn crc_ok(b: &[u8], off: usize) -> bool {
         return true;
     }
     let stored = u32::from_le_bytes(stored.try_into().unwrap_or_default());
-    let crc = crate::fs::ext::crc32c(!0, b.get(..off).unwrap_or_default());
-    let crc = crate::fs::ext::crc32c(crc, &[0; 4]);
-    let crc = crate::fs::ext::crc32c(crc, b.get(off.saturating_add(4)..).unwrap_or_default());
+    let crc = crate::crc::crc32c(!0, b.get(..off).unwrap_or_default());
+    let crc = crate::crc::crc32c(crc, &[0; 4]);
+    let crc = crate::crc::crc32c(crc, b.get(off.saturating_add(4)..).unwrap_or_default());
     !crc == stored
 }
 
@@ -310,7 +310,7 @@ mod tests {
         // A block whose CRC32C (field zeroed, stored little-endian, inverted) is correct.
         let mut b = vec![0x5au8; 64];
         b[8..12].fill(0);
-        let crc = !crate::fs::ext::crc32c(!0, &b);
+        let crc = !crate::crc::crc32c(!0, &b);
         b[8..12].copy_from_slice(&crc.to_le_bytes());
         assert!(crc_ok(&b, 8));
         b[20] ^= 1;

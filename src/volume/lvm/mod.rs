@@ -69,30 +69,7 @@ impl LvmError {
 
 /// LVM's CRC: CRC-32 (reflected 0xEDB88320) seeded with 0xf597a6cf, no final inversion.
 pub fn crc(bytes: &[u8]) -> u32 {
-    const fn table() -> [u32; 256] {
-        let mut t = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 {
-                    (c >> 1) ^ 0xedb8_8320
-                } else {
-                    c >> 1
-                };
-                k += 1;
-            }
-            t[i] = c;
-            i += 1;
-        }
-        t
-    }
-    const TABLE: [u32; 256] = table();
-    bytes.iter().fold(0xf597_a6cf, |c, &b| {
-        let i = usize::from((c as u8) ^ b);
-        TABLE.get(i).copied().unwrap_or(0) ^ (c >> 8)
-    })
+    crate::crc::crc32(0xf597_a6cf, bytes)
 }
 
 /// A block device that may be a PV: a partition or whole disk of the set, with its guest
